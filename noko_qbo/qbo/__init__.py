@@ -1,0 +1,1 @@
+"""Everything that speaks HTTP to Intuit. Pure Python: never import odoo here."""
