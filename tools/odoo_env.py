@@ -7,6 +7,7 @@ Odoo is found as an importable ``odoo``, else through ``ODOO_SRC`` (a source che
 import getpass
 import importlib
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -112,6 +113,12 @@ def odoo_command(odoo):
     return [sys.executable, "-m", "odoo"]
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def write_config(path, odoo, database, data_dir, http_port=None):
     lines = [
         "[options]",
@@ -125,8 +132,8 @@ def write_config(path, odoo, database, data_dir, http_port=None):
         "list_db = False",
         "log_level = warn",
         "server_wide_modules = base,web,queue_job",
+        "http_interface = 127.0.0.1",
+        f"http_port = {http_port or free_port()}",
     ]
-    if http_port:
-        lines.append(f"http_port = {http_port}")
     Path(path).write_text("\n".join(lines) + "\n")
     return path

@@ -51,6 +51,7 @@ def main():
                 "no:cacheprovider",
                 f"--odoo-config={config}",
                 f"--odoo-database={database}",
+                "--odoo-http",
                 "noko_qbo/tests",
             ],
             cwd=ROOT,
