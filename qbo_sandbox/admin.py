@@ -1,0 +1,49 @@
+"""``/_sandbox/<command>``: SandboxServer's test API over HTTP, for other processes."""
+
+import json
+
+# command -> name of its positional path argument (``/_sandbox/entities/TimeActivity``)
+ADMIN_COMMANDS = {
+    "issue_tokens": "realm_id",
+    "fail_next": None,
+    "apply_then_drop": None,
+    "revoke_tokens": "realm_id",
+    "set_closed_books": None,
+    "set_time_tracking": None,
+    "deny_next_authorize": None,
+    "entities": "entity",
+    "company": "realm_id",
+    "stats": "realm_id",
+    "seed": None,
+    "reset": None,
+    "advance_clock": None,
+}
+
+
+def admin_arguments(command, argument, params, body):
+    """Positional and keyword arguments from the path, the query string and a JSON body.
+
+    Query-string values are read as JSON when they parse (``n=3`` is 3,
+    ``enabled=false`` is False) and as plain strings otherwise.
+    """
+    kwargs = {key: _value(value) for key, value in params.items()}
+    if body.strip():
+        data = json.loads(body)
+        if command == "seed":
+            return [data], {}
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        kwargs.update(data)
+    if command == "set_closed_books" and "date" in kwargs:
+        kwargs["date_or_none"] = kwargs.pop("date")
+    positional = ADMIN_COMMANDS[command]
+    if argument and positional:
+        kwargs[positional] = argument
+    return [], kwargs
+
+
+def _value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,253 @@
+"""TimeActivity: create, read, update and delete with the validation QBO applies."""
+
+import copy
+from datetime import date, datetime
+
+from . import faults
+from .clock import PACIFIC
+
+BILLABLE_STATUSES = ("Billable", "NotBillable", "HasBeenBilled")
+PAYEES = {"Employee": "EmployeeRef", "Vendor": "VendorRef"}
+MAX_DESCRIPTION = 4000
+MAX_HOURS = 8760
+# QBO answers with the fields in this order; anything else sent is dropped.
+FIELD_ORDER = (
+    "TxnDate",
+    "NameOf",
+    "EmployeeRef",
+    "VendorRef",
+    "CustomerRef",
+    "DepartmentRef",
+    "ItemRef",
+    "ClassRef",
+    "BillableStatus",
+    "Taxable",
+    "HourlyRate",
+    "CostRate",
+    "Hours",
+    "Minutes",
+    "BreakHours",
+    "BreakMinutes",
+    "StartTime",
+    "EndTime",
+    "Description",
+)
+
+
+def read(realm, record_id):
+    with realm.lock:
+        record = realm.get("TimeActivity", record_id)
+        if record is None:
+            raise faults.object_not_found()
+        return copy.deepcopy(record)
+
+
+def create(realm, payload):
+    with realm.lock:
+        fields = _validated(realm, payload)
+        record_id = realm.new_id()
+        record = {
+            **fields,
+            "domain": "QBO",
+            "sparse": False,
+            "Id": record_id,
+            "SyncToken": "0",
+            "MetaData": realm.metadata(),
+        }
+        realm.records["TimeActivity"][record_id] = record
+        return copy.deepcopy(record)
+
+
+def update(realm, payload):
+    """Full update, or a merge when ``sparse`` is true; the SyncToken must be current."""
+    with realm.lock:
+        current = _current(realm, payload)
+        if payload.get("sparse") in (True, "true"):
+            payload = {**{k: current[k] for k in FIELD_ORDER if k in current}, **payload}
+        fields = _validated(realm, payload, existing=current)
+        record = {
+            **fields,
+            "domain": "QBO",
+            "sparse": False,
+            "Id": current["Id"],
+            "SyncToken": str(int(current["SyncToken"]) + 1),
+            "MetaData": realm.metadata(current["MetaData"]["CreateTime"]),
+        }
+        realm.records["TimeActivity"][current["Id"]] = record
+        return copy.deepcopy(record)
+
+
+def delete(realm, payload):
+    with realm.lock:
+        current = _current(realm, payload)
+        _check_open_period(realm, current.get("TxnDate"))
+        del realm.records["TimeActivity"][current["Id"]]
+        return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
+
+
+def _current(realm, payload):
+    record_id = str(payload.get("Id") or "")
+    if not record_id:
+        raise faults.required("Id")
+    current = realm.get("TimeActivity", record_id)
+    if current is None:
+        raise faults.object_not_found("Id")
+    if payload.get("SyncToken") is None:
+        raise faults.required("SyncToken")
+    if str(payload["SyncToken"]) != current["SyncToken"]:
+        raise faults.stale_object()
+    return current
+
+
+def _validated(realm, payload, existing=None):
+    """The stored fields for ``payload``, or the first QboError QBO would give."""
+    if not realm.time_tracking:
+        raise faults.business("Time tracking is not turned on for this company.")
+    if not isinstance(payload, dict):
+        raise faults.required("TimeActivity")
+    out = {}
+    status = _billable_status(payload, existing)
+    out["TxnDate"] = _txn_date(realm, payload)
+    name_of = payload.get("NameOf")
+    if not name_of:
+        raise faults.required("NameOf")
+    if name_of not in PAYEES:
+        raise faults.invalid_enum("NameOf", name_of)
+    out["NameOf"] = name_of
+    payee_key = PAYEES[name_of]
+    out[payee_key] = _reference(realm, payload, payee_key, name_of, required=True)
+    if customer := _reference(realm, payload, "CustomerRef", "Customer"):
+        out["CustomerRef"] = customer
+    if item := _reference(realm, payload, "ItemRef", "Item"):
+        out["ItemRef"] = item
+    elif default := _default_item(realm):
+        out["ItemRef"] = default
+    # Class refs count only when the company tracks classes; otherwise QBO drops them.
+    if realm.class_tracking and (klass := _reference(realm, payload, "ClassRef", "Class")):
+        out["ClassRef"] = klass
+    out["BillableStatus"] = status
+    out["Taxable"] = bool(payload.get("Taxable", False))
+    rate = _number(payload, "HourlyRate")
+    if status == "Billable":
+        if "CustomerRef" not in out:
+            raise faults.required("CustomerRef")
+        if rate is None:
+            raise faults.required("HourlyRate")
+    if rate is not None:
+        out["HourlyRate"] = rate
+    if (cost := _number(payload, "CostRate")) is not None:
+        out["CostRate"] = cost
+    out.update(_duration(payload))
+    description = payload.get("Description")
+    if description is not None:
+        description = str(description)
+        if len(description) > MAX_DESCRIPTION:
+            raise faults.too_long("Description", MAX_DESCRIPTION, len(description))
+        out["Description"] = description
+    return out
+
+
+def _billable_status(payload, existing):
+    status = payload.get("BillableStatus") or "NotBillable"
+    if status not in BILLABLE_STATUSES:
+        raise faults.invalid_enum("BillableStatus", status)
+    # HasBeenBilled is set by QBO when an invoice links the activity, never by clients.
+    if status == "HasBeenBilled" and not (existing and existing.get("BillableStatus") == status):
+        raise faults.invalid_enum("BillableStatus", status)
+    return status
+
+
+def _txn_date(realm, payload):
+    raw = payload.get("TxnDate")
+    if raw:
+        try:
+            txn_date = date.fromisoformat(str(raw)[:10])
+        except ValueError:
+            raise faults.business(f"Invalid date format for TxnDate: {raw}", "TxnDate") from None
+    else:
+        txn_date = realm.clock.today()
+    _check_open_period(realm, txn_date.isoformat())
+    return txn_date.isoformat()
+
+
+def _check_open_period(realm, txn_date):
+    closed = realm.closed_books
+    if closed and txn_date and str(txn_date)[:10] <= closed:
+        raise faults.period_closed(closed)
+
+
+def _reference(realm, payload, key, entity, required=False):
+    ref = payload.get(key)
+    ref_id = str(ref.get("value") or "") if isinstance(ref, dict) else str(ref or "")
+    if not ref_id:
+        if required:
+            raise faults.required(key)
+        return None
+    record = realm.get(entity, ref_id)
+    if record is None:
+        raise faults.invalid_reference(key, entity, ref_id)
+    if not record.get("Active", True):
+        raise faults.object_not_found(key)
+    if entity == "Item" and record.get("Type") != "Service":
+        raise faults.business(f"Item {record['Name']} is not a service item", key)
+    label = record.get("FullyQualifiedName") or record.get("DisplayName") or record.get("Name")
+    return {"value": ref_id, "name": label}
+
+
+def _default_item(realm):
+    """Since minor version 74 QBO fills in the company's default service item."""
+    for record in realm.records["Item"].values():
+        if record.get("Active", True) and record.get("Type") == "Service":
+            return {"value": record["Id"], "name": record["Name"]}
+    return None
+
+
+def _number(payload, key, low=None, high=None):
+    raw = payload.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise faults.business(f"{key} is not a number: {raw}", key) from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise faults.out_of_range(key, low, high, raw)
+    return int(value) if value.is_integer() else value
+
+
+def _moment(raw, key):
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise faults.business(f"Invalid date/time format for {key}: {raw}", key) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=PACIFIC)
+
+
+def _duration(payload):
+    """Hours/Minutes or StartTime/EndTime (with breaks), never both."""
+    by_amount = payload.get("Hours") is not None or payload.get("Minutes") is not None
+    by_clock = bool(payload.get("StartTime") or payload.get("EndTime"))
+    if by_amount and by_clock:
+        raise faults.business(
+            "Specify either Hours/Minutes or StartTime/EndTime, not both.", "StartTime"
+        )
+    if by_clock:
+        if not payload.get("StartTime"):
+            raise faults.required("StartTime")
+        if not payload.get("EndTime"):
+            raise faults.required("EndTime")
+        out = {"StartTime": str(payload["StartTime"]), "EndTime": str(payload["EndTime"])}
+        if _moment(out["StartTime"], "StartTime") >= _moment(out["EndTime"], "EndTime"):
+            raise faults.business("EndTime must be after StartTime.", "EndTime")
+        for key, high in (("BreakHours", 23), ("BreakMinutes", 59)):
+            value = _number(payload, key, 0, high)
+            if value is not None:
+                out[key] = value
+        return out
+    if not by_amount:
+        raise faults.required("Hours")
+    hours = _number(payload, "Hours", 0, MAX_HOURS) or 0
+    minutes = _number(payload, "Minutes", 0, 59) or 0
+    if hours == MAX_HOURS and minutes:
+        raise faults.out_of_range("Minutes", 0, 0, minutes)
+    return {"Hours": hours, "Minutes": minutes}
