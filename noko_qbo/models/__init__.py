@@ -1,0 +1,16 @@
+from . import (
+    account_analytic_line,
+    hr_employee,
+    project_project,
+    qbo_class,
+    qbo_customer,
+    qbo_export,
+    qbo_export_line,
+    qbo_item,
+    qbo_list_mixin,
+    qbo_oauth_state,
+    qbo_payee,
+    qbo_token,
+    res_company,
+    res_config_settings,
+)

@@ -1,1 +1,12 @@
-from . import test_security_groups
+from . import (
+    test_connection,
+    test_export_flow,
+    test_line_lock,
+    test_lists,
+    test_mapping,
+    test_oauth_callback,
+    test_preview,
+    test_security,
+    test_security_groups,
+    test_token_refresh,
+)

@@ -1,0 +1,1 @@
+from . import qbo_export_preview, qbo_export_preview_line

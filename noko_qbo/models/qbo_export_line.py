@@ -1,0 +1,75 @@
+from odoo import fields, models
+
+RESULT_STATES = [
+    ("pending", "Waiting"),
+    ("exported", "Exported"),
+    ("skipped", "Skipped"),
+    ("failed", "Needs attention"),
+]
+
+
+class QboExportLine(models.Model):
+    """What one export run did with one timesheet line.
+
+    A run keeps its own result per line, so its history stays true after the
+    line is exported by a later run, unlocked or deleted. The line itself only
+    carries its current state (``account.analytic.line.qbo_state``).
+    """
+
+    _name = "qbo.export.line"
+    _description = "QuickBooks Online export result"
+    _order = "export_id, date, id"
+
+    export_id = fields.Many2one(
+        "qbo.export", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="export_id.company_id", store=True)
+    line_id = fields.Many2one(
+        "account.analytic.line",
+        string="Timesheet Line",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    # A snapshot taken at confirmation: still readable once the line is gone.
+    date = fields.Date(readonly=True)
+    employee_id = fields.Many2one("hr.employee", readonly=True)
+    project_id = fields.Many2one("project.project", readonly=True)
+    unit_amount = fields.Float("Hours", readonly=True)
+    state = fields.Selection(
+        RESULT_STATES, required=True, default="pending", readonly=True, index=True
+    )
+    outcome = fields.Selection(
+        [("created", "Created"), ("reconciled", "Found already in QuickBooks")],
+        readonly=True,
+        help="Found already in QuickBooks: an earlier attempt had created it; it was "
+        "bound, not sent again.",
+    )
+    qbo_time_activity_id = fields.Char("QuickBooks TimeActivity", readonly=True)
+    message = fields.Text(readonly=True)
+
+    def _qbo_set_exported(self, qbo_id, outcome):
+        """QBO holds the line now: bind its Id on the result and on the line."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": "exported",
+                "outcome": outcome,
+                "qbo_time_activity_id": qbo_id,
+                "message": False,
+            }
+        )
+        self.line_id._qbo_internal().write(
+            {"qbo_state": "exported", "qbo_time_activity_id": qbo_id, "qbo_error": False}
+        )
+
+    def _qbo_set_failed(self, message):
+        """Not sent: the reason goes on the result and on the line (which stays approved)."""
+        self.write({"state": "failed", "message": message})
+        own = self.filtered(
+            lambda result: (
+                result.line_id.qbo_export_id == result.export_id
+                and result.line_id.qbo_state == "approved"
+            )
+        )
+        own.line_id._qbo_internal().write({"qbo_error": message})

@@ -1,0 +1,78 @@
+from odoo import api, fields, models
+
+MANAGER = "noko_qbo.group_qbo_manager"
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    qbo_environment = fields.Selection(
+        related="company_id.qbo_environment", readonly=False, groups=MANAGER
+    )
+    qbo_base_url = fields.Char(related="company_id.qbo_base_url", readonly=False, groups=MANAGER)
+    qbo_client_id = fields.Char(
+        related="company_id.qbo_client_id", readonly=False, groups="base.group_system"
+    )
+    # Write-only: the stored secret never travels back to the browser.
+    qbo_new_client_secret = fields.Char("Client Secret", groups="base.group_system")
+    qbo_has_client_secret = fields.Boolean(
+        compute="_compute_qbo_has_client_secret", groups="base.group_system"
+    )
+    qbo_redirect_uri = fields.Char("Redirect URI", compute="_compute_qbo_redirect_uri")
+    qbo_connected = fields.Boolean(related="company_id.qbo_connected", groups=MANAGER)
+    qbo_realm_id = fields.Char(related="company_id.qbo_realm_id", groups=MANAGER)
+    qbo_company_name = fields.Char(related="company_id.qbo_company_name", groups=MANAGER)
+    qbo_access_expires_at = fields.Datetime(
+        related="company_id.qbo_access_expires_at", groups=MANAGER
+    )
+    qbo_refresh_expires_at = fields.Datetime(
+        related="company_id.qbo_refresh_expires_at", groups=MANAGER
+    )
+    qbo_refresh_hard_expires_at = fields.Datetime(
+        related="company_id.qbo_refresh_hard_expires_at", groups=MANAGER
+    )
+    qbo_connection_error = fields.Char(related="company_id.qbo_connection_error", groups=MANAGER)
+    qbo_time_tracking = fields.Boolean(related="company_id.qbo_time_tracking", groups=MANAGER)
+    qbo_tracks_classes = fields.Boolean(related="company_id.qbo_tracks_classes", groups=MANAGER)
+    qbo_lists_synced_at = fields.Datetime(related="company_id.qbo_lists_synced_at", groups=MANAGER)
+    qbo_default_item_id = fields.Many2one(
+        related="company_id.qbo_default_item_id", readonly=False, groups=MANAGER
+    )
+    qbo_last_message = fields.Char(related="company_id.qbo_last_message", groups=MANAGER)
+    qbo_last_message_type = fields.Selection(
+        related="company_id.qbo_last_message_type", groups=MANAGER
+    )
+
+    @api.depends("company_id")
+    def _compute_qbo_has_client_secret(self):
+        for settings in self:
+            settings.qbo_has_client_secret = bool(settings.company_id.sudo().qbo_client_secret)
+
+    def _compute_qbo_redirect_uri(self):
+        self.qbo_redirect_uri = self.env["res.company"]._qbo_redirect_uri()
+
+    def _qbo_save_secret(self):
+        for settings in self:
+            if settings.qbo_new_client_secret:
+                settings.company_id.sudo().qbo_client_secret = settings.qbo_new_client_secret
+                settings.qbo_new_client_secret = False
+
+    def set_values(self):
+        res = super().set_values()
+        self._qbo_save_secret()
+        return res
+
+    def action_qbo_connect(self):
+        self._qbo_save_secret()
+        return self.company_id._qbo_action_connect()
+
+    def action_qbo_disconnect(self):
+        self.company_id._qbo_disconnect()
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
+
+    def action_qbo_test_connection(self):
+        self._qbo_save_secret()
+        return self.company_id._qbo_action_test_connection()
+
+    def action_qbo_sync_lists(self):
+        return self.company_id._qbo_action_sync_lists()

@@ -1,0 +1,86 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .test_export_flow import ExportCase
+
+
+@tagged("post_install", "-at_install")
+class TestLineLock(ExportCase):
+    def test_approved_line_cannot_be_edited_by_a_manager(self):
+        line = self.make_lines(1)
+        self.confirm(line)
+        Line = self.env["account.analytic.line"].with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "Emily Platt"):
+            Line.browse(line.id).write({"unit_amount": 8})
+        self.assertEqual(line.unit_amount, 1.5)
+
+    def test_exported_line_cannot_be_edited_or_deleted_even_with_sudo(self):
+        line = self.make_lines(1)
+        self.export(line)
+        self.assertEqual(line.qbo_state, "exported")
+        for values in (
+            {"name": "changed"},
+            {"date": "2025-03-04"},
+            {"project_id": self.project_unmapped.id},
+        ):
+            with self.assertRaises(UserError):
+                line.sudo().write(values)
+        with self.assertRaises(UserError):
+            line.sudo().unlink()
+
+    def test_state_cannot_be_forged_through_rpc(self):
+        line = self.make_lines(1)
+        self.export(line)
+        with self.assertRaises(UserError):
+            line.sudo().write({"qbo_state": "draft"})
+        # a JSON context cannot carry the internal marker
+        with self.assertRaises(UserError):
+            line.sudo().with_context(noko_qbo_internal=True).write({"unit_amount": 3})
+        with self.assertRaises(UserError):
+            self.env["account.analytic.line"].sudo().create(
+                {
+                    "name": "x",
+                    "project_id": self.project.id,
+                    "employee_id": self.emily.id,
+                    "unit_amount": 1,
+                    "qbo_state": "exported",
+                }
+            )
+
+    def test_locked_line_is_readonly_in_the_ui(self):
+        line = self.make_lines(1)
+        self.assertFalse(line.readonly_timesheet)
+        self.confirm(line)
+        line.invalidate_recordset(["readonly_timesheet"])
+        self.assertTrue(line.readonly_timesheet)
+
+    def test_draft_line_stays_editable(self):
+        line = self.make_lines(1)
+        line.with_user(self.manager).write({"unit_amount": 2})
+        self.assertEqual(line.unit_amount, 2)
+
+    def test_manager_unlocks_an_approved_line_with_a_trace_on_the_run(self):
+        line = self.make_lines(1)
+        run, _trap = self.confirm(line)
+        line.with_user(self.manager).action_qbo_unlock()
+        self.assertEqual(line.qbo_state, "draft")
+        line.with_user(self.manager).write({"unit_amount": 2})
+        self.assertTrue(any("unlocked" in (message.body or "") for message in run.message_ids))
+        # the run's job then leaves it alone
+        run._qbo_export_chunk(run.line_ids)
+        self.assertEqual(run.line_ids.state, "skipped")
+        self.assertEqual(self.sent_copies(line), 0)
+
+    def test_exported_line_cannot_be_unlocked(self):
+        line = self.make_lines(1)
+        self.export(line)
+        with self.assertRaises(UserError):
+            line.with_user(self.manager).action_qbo_unlock()
+        self.assertEqual(line.qbo_state, "exported")
+
+    def test_timesheet_user_cannot_unlock(self):
+        line = self.make_lines(1)
+        self.confirm(line)
+        with self.assertRaises(AccessError):
+            line.with_user(self.timesheet_user).sudo().action_qbo_unlock()
+        self.assertEqual(line.qbo_state, "approved")
