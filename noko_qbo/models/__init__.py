@@ -1,3 +1,5 @@
+# The list mixin first: the QBO list models inherit it.
+from . import qbo_list_mixin
 from . import (
     account_analytic_line,
     hr_employee,
@@ -7,7 +9,6 @@ from . import (
     qbo_export,
     qbo_export_line,
     qbo_item,
-    qbo_list_mixin,
     qbo_oauth_state,
     qbo_payee,
     qbo_token,
