@@ -7,7 +7,7 @@
     "author": "noko_qbo contributors",
     "website": "https://github.com/noko-qbo/noko_qbo",
     "depends": ["hr_timesheet", "mail", "queue_job"],
-    "external_dependencies": {"python": ["quickbooks", "requests_oauthlib"]},
+    "external_dependencies": {"python": ["python-quickbooks", "requests-oauthlib"]},
     "data": [
         "security/noko_qbo_security.xml",
         "security/ir.model.access.csv",
@@ -17,6 +17,7 @@
         "views/project_project_views.xml",
         "views/hr_employee_views.xml",
         "views/qbo_list_views.xml",
+        "views/qbo_mapping_views.xml",
         "views/account_analytic_line_views.xml",
         "views/qbo_export_views.xml",
         "wizards/qbo_export_preview_views.xml",

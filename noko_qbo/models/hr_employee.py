@@ -1,6 +1,14 @@
 from odoo import api, fields, models
 
-from .qbo_mapping import HOW_SELECTION, EmailIndex, NameIndex, Resolution, pick
+from .qbo_mapping import (
+    HOW_SELECTION,
+    EmailIndex,
+    NameIndex,
+    Resolution,
+    is_mapping_write,
+    pick,
+    search_by_how,
+)
 
 
 class HrEmployee(models.Model):
@@ -24,11 +32,20 @@ class HrEmployee(models.Model):
         HOW_SELECTION,
         string="QuickBooks Employee/Vendor Found",
         compute="_compute_qbo_payee_mapping",
+        search="_search_qbo_payee_how",
         groups="noko_qbo.group_qbo_manager",
     )
     qbo_payee_message = fields.Char(
         compute="_compute_qbo_payee_mapping", groups="noko_qbo.group_qbo_manager"
     )
+
+    def write(self, vals):
+        if is_mapping_write(self, vals, ["qbo_payee_id"]):
+            return super(HrEmployee, self.sudo()).write(vals)
+        return super().write(vals)
+
+    def _search_qbo_payee_how(self, operator, value):
+        return search_by_how(self, "_qbo_resolve_payees", operator, value)
 
     @api.depends("name", "work_email", "company_id", "qbo_payee_id")
     def _compute_qbo_payee_mapping(self):

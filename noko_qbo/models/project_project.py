@@ -1,6 +1,17 @@
 from odoo import api, fields, models
 
-from .qbo_mapping import HOW_SELECTION, NameIndex, Resolution, customer_names, pick
+from .qbo_mapping import (
+    HOW_SELECTION,
+    NameIndex,
+    Resolution,
+    customer_names,
+    is_mapping_write,
+    pick,
+    search_by_how,
+)
+
+#: What a QuickBooks manager may write on a project without project write rights.
+QBO_MAPPING_FIELDS = ("qbo_customer_id", "qbo_item_id", "qbo_class_id")
 
 
 class ProjectProject(models.Model):
@@ -43,11 +54,17 @@ class ProjectProject(models.Model):
         HOW_SELECTION,
         string="QuickBooks Customer Found",
         compute="_compute_qbo_customer_mapping",
+        search="_search_qbo_customer_how",
         groups="noko_qbo.group_qbo_manager",
     )
     qbo_customer_message = fields.Char(
         compute="_compute_qbo_customer_mapping", groups="noko_qbo.group_qbo_manager"
     )
+
+    def write(self, vals):
+        if is_mapping_write(self, vals, QBO_MAPPING_FIELDS):
+            return super(ProjectProject, self.sudo()).write(vals)
+        return super().write(vals)
 
     @api.depends("company_id")
     @api.depends_context("company")
@@ -66,6 +83,9 @@ class ProjectProject(models.Model):
             project.qbo_effective_customer_id = resolution.record
             project.qbo_customer_how = resolution.how
             project.qbo_customer_message = resolution.message
+
+    def _search_qbo_customer_how(self, operator, value):
+        return search_by_how(self, "_qbo_resolve_customers", operator, value)
 
     def _qbo_resolve_customers(self, company=None):
         """``{project.id: Resolution}``: the QBO customer each project's time goes to.

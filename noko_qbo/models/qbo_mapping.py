@@ -23,6 +23,8 @@ import re
 import unicodedata
 from collections import defaultdict, namedtuple
 
+from odoo.exceptions import AccessError
+
 #: ``record``: the cached QBO record (empty recordset when none), ``how``:
 #: manual | name | email | missing | ambiguous | inactive, ``message``: a
 #: translated sentence naming the Odoo record, for previews and forms.
@@ -112,3 +114,65 @@ def customer_names(customer):
     """What a cached customer answers to: its full name and its own (last) segment."""
     full = customer.fully_qualified_name or customer.name or ""
     return {full, full.rsplit(":", 1)[-1], customer.name or ""}
+
+
+def is_mapping_write(records, vals, mapping_fields):
+    """True when ``vals`` only maps ``records`` to QBO and a QuickBooks manager writes it.
+
+    noko_qbo's ACL gives QuickBooks managers write access on projects and
+    employees so that a timesheet or settings administrator who is no project
+    or HR officer can still map them. The caller then writes as superuser (after
+    the access check here): the write recomputes fields that may be HR-only.
+    Whoever may write only through that grant gets an error for any other field.
+    """
+    env = records.env
+    if env.su or env.ref("noko_qbo.group_qbo_manager") not in env.user.all_group_ids:
+        return False
+    if not set(vals) - set(mapping_fields):
+        records.check_access("write")
+        return True
+    if not _writes_through_other_groups(records):
+        raise AccessError(
+            env._(
+                "As a QuickBooks manager you may change only the QuickBooks mapping of "
+                "%(records)s, not %(fields)s.",
+                records=", ".join(records[:3].mapped("display_name")),
+                fields=", ".join(sorted(set(vals) - set(mapping_fields))),
+            )
+        )
+    return False
+
+
+def _writes_through_other_groups(records):
+    """Whether the user may write the model through a grant other than noko_qbo's."""
+    env = records.env
+    other_groups = env.user.all_group_ids - env.ref("noko_qbo.group_qbo_manager")
+    return bool(
+        env["ir.model.access"]
+        .sudo()
+        .search_count(
+            [
+                ("model_id.model", "=", records._name),
+                ("perm_write", "=", True),
+                "|",
+                ("group_id", "=", False),
+                ("group_id", "in", other_groups.ids),
+            ],
+            limit=1,
+        )
+    )
+
+
+def search_by_how(records_model, resolver, operator, value):
+    """Domain on the computed "how" of a mapping: resolves every active record of the model.
+
+    Set-based (one resolution pass for all records), so filters such as "needs
+    attention" work on the mapping screens.
+    """
+    if operator not in ("in", "not in"):
+        return NotImplemented
+    wanted = set(value)
+    every = records_model.search([])
+    resolutions = getattr(every, resolver)()
+    matching = [rid for rid, resolution in resolutions.items() if resolution.how in wanted]
+    return [("id", operator, matching)]

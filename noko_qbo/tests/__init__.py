@@ -4,6 +4,7 @@ from . import (
     test_line_lock,
     test_lists,
     test_mapping,
+    test_mapping_access,
     test_oauth_callback,
     test_preview,
     test_security,
