@@ -1,4 +1,5 @@
 from . import (
+    test_concurrency,
     test_connection,
     test_export_flow,
     test_line_lock,

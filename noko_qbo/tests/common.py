@@ -17,9 +17,11 @@ from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import HOST, _super_send
 
 try:
+    from qbo_sandbox import Limits as SandboxLimits  # noqa: F401 - for the test modules
     from qbo_sandbox import SandboxServer
 except ImportError:  # Odoo's own runner: the repository root is not on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from qbo_sandbox import Limits as SandboxLimits  # noqa: F401 - for the test modules
     from qbo_sandbox import SandboxServer
 
 from ..qbo.oauth import Tokens
