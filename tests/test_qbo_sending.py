@@ -218,3 +218,18 @@ def test_a_storage_failure_mid_run_still_answers_every_line(make_sandbox):
     assert {r.outcome for r in results} == {"failed"}
     assert all(r.fault.uncertain and r.fault.code == "OSError" for r in results)
     assert server.entities("TimeActivity") == []
+
+
+def test_find_time_activities_identifies_sent_lines_by_marker_alone(make_sandbox):
+    server = make_sandbox()
+    client = connect(server)
+    sent, keys = lines(4)
+    results = client.send_time_activities(sent[:3], keys[:3])
+    dates = {key: payload["TxnDate"] for key, payload in zip(keys, sent, strict=True)}
+    found = client.find_time_activities(dates)
+    # The fourth line was never sent; the mapping of the others may have changed since:
+    # only the marker (from the line's key) decides.
+    assert {key: stored["Id"] for key, stored in found.items()} == {
+        r.key: r.qbo_id for r in results
+    }
+    assert client.find_time_activities({"db1:999": "2025-02-01"}) == {}

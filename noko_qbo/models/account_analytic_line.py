@@ -8,10 +8,13 @@ explicit unlock of an approved, unexported line may change a locked line.
 import hashlib
 from collections import namedtuple
 
+from psycopg2.errors import LockNotAvailable
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..qbo import payloads
+from ..qbo.errors import QboFault
 
 #: Context key of the internal path. Its value is a Python object that no JSON-RPC,
 #: XML-RPC or ``with_context(**json)`` can produce: a caller cannot forge it.
@@ -26,7 +29,7 @@ QBO_STATES = [
 
 #: Fields only the export code writes.
 QBO_BOOKKEEPING_FIELDS = frozenset(
-    {"qbo_state", "qbo_time_activity_id", "qbo_export_id", "qbo_error"}
+    {"qbo_state", "qbo_time_activity_id", "qbo_realm_id", "qbo_export_id", "qbo_error"}
 )
 
 Problem = namedtuple("Problem", "code message blocking fix_model fix_id")
@@ -71,6 +74,13 @@ class AccountAnalyticLine(models.Model):
         readonly=True,
         index="btree_not_null",
     )
+    qbo_realm_id = fields.Char(
+        string="QuickBooks Company Id",
+        copy=False,
+        readonly=True,
+        help="The QuickBooks Online company (realm) the TimeActivity is in: its Ids are "
+        "unique per QuickBooks company only.",
+    )
     qbo_export_id = fields.Many2one(
         "qbo.export",
         string="QuickBooks Export",
@@ -88,7 +98,7 @@ class AccountAnalyticLine(models.Model):
     )
 
     _qbo_time_activity_uniq = models.Constraint(
-        "UNIQUE(company_id, qbo_time_activity_id)",
+        "UNIQUE(company_id, qbo_realm_id, qbo_time_activity_id)",
         "A QuickBooks TimeActivity can be bound to one timesheet line only.",
     )
 
@@ -235,10 +245,78 @@ class AccountAnalyticLine(models.Model):
                 )
             )
         approved = lines.filtered(lambda line: line.qbo_state == "approved")
-        runs = approved.qbo_export_id
-        approved._qbo_internal().write({"qbo_state": "draft", "qbo_error": False})
-        runs._qbo_record_unlock(approved)
-        return True
+        in_qbo = approved._qbo_bind_already_sent()
+        unlocked = approved - in_qbo
+        runs = unlocked.qbo_export_id
+        unlocked._qbo_internal().write({"qbo_state": "draft", "qbo_error": False})
+        runs._qbo_record_unlock(unlocked)
+        if not in_qbo:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "sticky": True,
+                "message": self.env._(
+                    "%(found)s of these lines were already in QuickBooks Online (an "
+                    "interrupted export had sent them): they are now marked exported and "
+                    "stay locked. %(unlocked)s lines were unlocked.",
+                    found=len(in_qbo),
+                    unlocked=len(unlocked),
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _qbo_bind_already_sent(self):
+        """The approved lines QBO already holds, bound as exported: they must stay locked.
+
+        An export job that dies after QBO created its TimeActivities but before its
+        transaction commits leaves those lines approved. Unlocked and edited, they
+        would be sent a second time; so unlocking first asks QBO, by each line's
+        marker, and refuses to guess when QBO cannot be asked.
+        """
+        bound = self.browse()
+        for company in self.company_id:
+            lines = self.filtered(lambda line, company=company: line.company_id == company)
+            keys = {line._qbo_request_key(): line for line in lines}
+            try:
+                found = company._qbo_client().find_time_activities(
+                    {key: fields.Date.to_string(line.date) for key, line in keys.items()}
+                )
+            except (QboFault, UserError) as error:
+                raise UserError(
+                    self.env._(
+                        "Unlocking needs the connection to QuickBooks Online of %(company)s: "
+                        "it first checks that an interrupted export did not send these lines "
+                        "already. %(error)s",
+                        company=company.name,
+                        error=error.summary() if isinstance(error, QboFault) else str(error),
+                    )
+                ) from error
+            for key, stored in found.items():
+                keys[key]._qbo_bind(stored["Id"])
+                bound |= keys[key]
+        return bound
+
+    def _qbo_bind(self, qbo_id, outcome="reconciled"):
+        """Record that QBO holds this line as TimeActivity ``qbo_id``, in its current run too."""
+        self.ensure_one()
+        result = self.env["qbo.export.line"].sudo().search(
+            [("line_id", "=", self.id), ("export_id", "=", self.qbo_export_id.id)], limit=1
+        )
+        if result:
+            result._qbo_set_exported(qbo_id, outcome)
+        else:
+            self._qbo_internal().write(
+                {
+                    "qbo_state": "exported",
+                    "qbo_time_activity_id": qbo_id,
+                    "qbo_realm_id": self.company_id.sudo().qbo_realm_id,
+                    "qbo_error": False,
+                }
+            )
 
     def _qbo_lock_rows(self, nowait=False):
         """Row-lock the lines so a running export and an unlock never cross.
@@ -255,9 +333,7 @@ class AccountAnalyticLine(models.Model):
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(query + " NOWAIT", [self.ids])
-        except Exception as exc:
-            if getattr(exc, "pgcode", None) != "55P03":  # lock_not_available
-                raise
+        except LockNotAvailable as exc:
             raise UserError(
                 self.env._(
                     "Some of these timesheet lines are being sent to QuickBooks Online right "

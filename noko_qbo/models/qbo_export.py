@@ -134,7 +134,7 @@ class QboExport(models.Model):
         )
         run = self.create({"company_id": company.id, "user_id": self.env.uid})
         run.message_subscribe(partner_ids=self.env.user.partner_id.ids)
-        results, approved = [], lines.browse()
+        results, approved_ids = [], []
         for line in lines.sorted(lambda line: (line.date, line.id)):
             values = {
                 "export_id": run.id,
@@ -148,9 +148,10 @@ class QboExport(models.Model):
             if skip:
                 values.update(state="skipped", message=skip)
             else:
-                approved |= line
+                approved_ids.append(line.id)
             results.append(values)
         self.env["qbo.export.line"].sudo().create(results)
+        approved = lines.browse(approved_ids)
         approved._qbo_internal().write(
             {"qbo_state": "approved", "qbo_export_id": run.id, "qbo_error": False}
         )
@@ -231,14 +232,11 @@ class QboExport(models.Model):
         # The lock may have waited on an unlock or another run: decide again.
         sendable = self._qbo_relevant(sendable)
         plans = sendable.line_id._qbo_time_activity_plans(self.company_id)
-        to_send = self.env["qbo.export.line"]
-        for result in sendable:
-            plan = plans[result.line_id.id]
-            if plan_is_blocked(plan):
-                message = "\n".join(p.message for p in plan.problems if p.blocking)
-                result._qbo_set_failed(message)
-            else:
-                to_send |= result
+        blocked = sendable.filtered(lambda result: plan_is_blocked(plans[result.line_id.id]))
+        for result in blocked:
+            problems = plans[result.line_id.id].problems
+            result._qbo_set_failed("\n".join(p.message for p in problems if p.blocking))
+        to_send = sendable - blocked
         if to_send:
             self._qbo_send(to_send, plans)
         return self.env._(
@@ -249,7 +247,7 @@ class QboExport(models.Model):
 
     def _qbo_relevant(self, results):
         """The results whose line this run may still send; the others are skipped here."""
-        relevant = self.env["qbo.export.line"]
+        relevant_ids = []
         for result in results:
             line = result.line_id
             if not line:
@@ -269,10 +267,10 @@ class QboExport(models.Model):
             elif line.company_id != self.company_id:
                 reason = self.env._("Moved to another company.")
             else:
-                relevant |= result
+                relevant_ids.append(result.id)
                 continue
             result.write({"state": "skipped", "message": reason})
-        return relevant
+        return results.browse(relevant_ids)
 
     def _qbo_send(self, results, plans):
         """Send the lines of ``results`` in one client call and record every answer."""

@@ -60,7 +60,12 @@ class QboExportLine(models.Model):
             }
         )
         self.line_id._qbo_internal().write(
-            {"qbo_state": "exported", "qbo_time_activity_id": qbo_id, "qbo_error": False}
+            {
+                "qbo_state": "exported",
+                "qbo_time_activity_id": qbo_id,
+                "qbo_realm_id": self.export_id.company_id.sudo().qbo_realm_id,
+                "qbo_error": False,
+            }
         )
 
     def _qbo_set_failed(self, message):

@@ -238,6 +238,15 @@ class QboClient:
         sender = TimeActivitySender(self)
         return sender.send(payloads, keys, reconcile_first=reconcile_first)
 
+    def find_time_activities(self, dated_keys):
+        """``{key: TimeActivity}`` for the line keys (``{key: date}``) QBO already holds.
+
+        For safety checks before releasing a line that a send may have reached.
+        """
+        from .sending import find_by_keys
+
+        return find_by_keys(self, dated_keys)
+
     # ------------------------------------------------------------------ transport
 
     def _url(self, path):

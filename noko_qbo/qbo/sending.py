@@ -269,17 +269,8 @@ def find_sent(client, sent_payloads):
     Hook: override to narrow the lookup (e.g. by ``MetaData.CreateTime``) in
     companies with very many activities per day.
     """
-    dates = sorted({str(p["TxnDate"]) for p in sent_payloads if p.get("TxnDate")})
-    if all(p.get("TxnDate") for p in sent_payloads):
-        where = qbo_query.condition("TxnDate", dates)
-    else:
-        # A line without TxnDate was dated by QBO: look at everything (rare, slow).
-        where = ""
-    by_marker = {}
-    for stored in client.query_all("TimeActivity", where):
-        tag = ta.marker_in(stored.get("Description"))
-        if tag:
-            by_marker.setdefault(tag, []).append(stored)
+    dates = {p.get("TxnDate") for p in sent_payloads}
+    by_marker = _stored_by_marker(client, dates)
     found = []
     for payload in sent_payloads:
         candidates = [
@@ -287,12 +278,46 @@ def find_sent(client, sent_payloads):
             for stored in by_marker.get(ta.marker_in(payload.get("Description")), [])
             if ta.same_activity(payload, stored)
         ]
-        candidates.sort(key=lambda stored: int(stored.get("Id") or 0))
-        if len(candidates) > 1:
-            _logger.warning(
-                "QBO holds %d copies of one line (Ids %s)",
-                len(candidates),
-                ", ".join(str(c.get("Id")) for c in candidates),
-            )
-        found.append(candidates[0] if candidates else None)
+        found.append(_first_copy(candidates))
     return found
+
+
+def find_by_keys(client, dated_keys):
+    """``{key: stored TimeActivity}`` for the line keys QBO already holds, by marker alone.
+
+    ``dated_keys`` maps each key to its line's date. Unlike :func:`find_sent`, the
+    payee, customer and duration are not compared: a line's marker identifies it
+    even after its mapping changed, which is what a safety check needs.
+    """
+    by_marker = _stored_by_marker(client, set(dated_keys.values()))
+    found = {}
+    for key in dated_keys:
+        stored = _first_copy(by_marker.get(ta.marker(key), []))
+        if stored is not None:
+            found[key] = stored
+    return found
+
+
+def _stored_by_marker(client, dates):
+    """Marked TimeActivities QBO holds on ``dates`` (all of them if a date is unknown)."""
+    dates = {str(date) for date in dates if date} if all(dates) else set()
+    # A line without TxnDate was dated by QBO: look at everything (rare, slow).
+    where = qbo_query.condition("TxnDate", sorted(dates)) if dates else ""
+    by_marker = {}
+    for stored in client.query_all("TimeActivity", where):
+        tag = ta.marker_in(stored.get("Description"))
+        if tag:
+            by_marker.setdefault(tag, []).append(stored)
+    return by_marker
+
+
+def _first_copy(candidates):
+    """The lowest Id among copies of one line (warns when QBO holds several)."""
+    candidates = sorted(candidates, key=lambda stored: int(stored.get("Id") or 0))
+    if len(candidates) > 1:
+        _logger.warning(
+            "QBO holds %d copies of one line (Ids %s)",
+            len(candidates),
+            ", ".join(str(c.get("Id")) for c in candidates),
+        )
+    return candidates[0] if candidates else None

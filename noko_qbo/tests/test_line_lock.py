@@ -71,6 +71,36 @@ class TestLineLock(ExportCase):
         self.assertEqual(run.line_ids.state, "skipped")
         self.assertEqual(self.sent_copies(line), 0)
 
+    def test_unlock_keeps_lines_an_interrupted_export_already_sent(self):
+        sent, waiting = self.make_lines(2)
+        run, _trap = self.confirm(sent | waiting)
+        # The job reached QBO for ``sent``, then died before its transaction committed.
+        plans = sent._qbo_time_activity_plans(self.company)
+        self.company.sudo()._qbo_client().send_time_activities(
+            [sent._qbo_time_activity_payload(plans[sent.id])], [sent._qbo_request_key()]
+        )
+        self.assertEqual((sent.qbo_state, self.sent_copies(sent)), ("approved", 1))
+
+        action = (sent | waiting).with_user(self.manager).action_qbo_unlock()
+
+        self.assertEqual(sent.qbo_state, "exported")
+        self.assertTrue(sent.qbo_time_activity_id)
+        self.assertEqual(waiting.qbo_state, "draft")
+        self.assertEqual(action["params"]["type"], "warning")
+        result = run.line_ids.filtered(lambda result: result.line_id == sent)
+        self.assertEqual((result.state, result.outcome), ("exported", "reconciled"))
+        # Exporting again sends nothing new for it.
+        self.export(sent | waiting)
+        self.assertEqual((self.sent_copies(sent), self.sent_copies(waiting)), (1, 1))
+
+    def test_unlock_is_refused_when_quickbooks_cannot_be_asked(self):
+        line = self.make_lines(1)
+        self.confirm(line)
+        self.sandbox.revoke_tokens()
+        with self.assertRaisesRegex(UserError, "interrupted export"):
+            line.with_user(self.manager).action_qbo_unlock()
+        self.assertEqual(line.qbo_state, "approved")
+
     def test_exported_line_cannot_be_unlocked(self):
         line = self.make_lines(1)
         self.export(line)
