@@ -119,21 +119,26 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def write_config(path, odoo, database, data_dir, http_port=None):
+def write_config(path, odoo, database, data_dir, http_port=None, options=None, sections=None):
+    """An Odoo config file; ``options`` override or add ``[options]`` keys, ``sections``
+    (``{name: {key: value}}``) add sections such as ``[queue_job]``."""
     lines = [
-        "[options]",
         f"addons_path = {','.join(odoo.addons_paths)}",
         f"data_dir = {data_dir}",
         f"db_name = {database}",
         f"db_user = {odoo.db_user}",
-        f"db_host = {odoo.db_host or 'False'}",
-        f"db_port = {odoo.db_port or 'False'}",
-        "db_password = False",
+        *([f"db_host = {odoo.db_host}"] if odoo.db_host else []),
+        *([f"db_port = {odoo.db_port}"] if odoo.db_port else []),
         "list_db = False",
         "log_level = warn",
         "server_wide_modules = base,web,queue_job",
         "http_interface = 127.0.0.1",
         f"http_port = {http_port or free_port()}",
     ]
-    Path(path).write_text("\n".join(lines) + "\n")
+    values = dict(line.split(" = ", 1) for line in lines)
+    values.update({key: str(value) for key, value in (options or {}).items()})
+    text = "[options]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+    for name, section in (sections or {}).items():
+        text += f"\n[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in section.items())
+    Path(path).write_text(text)
     return path
