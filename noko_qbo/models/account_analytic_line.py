@@ -303,8 +303,10 @@ class AccountAnalyticLine(models.Model):
     def _qbo_bind(self, qbo_id, outcome="reconciled"):
         """Record that QBO holds this line as TimeActivity ``qbo_id``, in its current run too."""
         self.ensure_one()
-        result = self.env["qbo.export.line"].sudo().search(
-            [("line_id", "=", self.id), ("export_id", "=", self.qbo_export_id.id)], limit=1
+        result = (
+            self.env["qbo.export.line"]
+            .sudo()
+            .search([("line_id", "=", self.id), ("export_id", "=", self.qbo_export_id.id)], limit=1)
         )
         if result:
             result._qbo_set_exported(qbo_id, outcome)
@@ -472,6 +474,26 @@ class AccountAnalyticLine(models.Model):
                 )
             )
         billable, rate = self._qbo_billing(customer, payee, item)
+        if (
+            customer
+            and payee
+            and payee.billable_time
+            and self.project_id.partner_id
+            and not billable
+        ):
+            problems.append(
+                Problem(
+                    "no_rate",
+                    self.env._(
+                        "No billing rate in QuickBooks (bill rate of %(payee)s or the service "
+                        "item's price): sent as not billable.",
+                        payee=payee.display_name,
+                    ),
+                    False,
+                    "",
+                    0,
+                )
+            )
         return TimeActivityPlan(
             self.id,
             customer,
@@ -537,15 +559,19 @@ class AccountAnalyticLine(models.Model):
     def _qbo_billing(self, customer, payee, item):
         """``(billable, hourly_rate)``: the billable policy (see readme/USAGE.md).
 
-        Billable when the time goes to a QBO customer, the project bills a customer in
-        Odoo (it has a partner) and the employee has an hourly cost, sent as the hourly
-        rate: Odoo Community knows no other rate per hour. Otherwise not billable.
+        Time is billable when it goes to a QBO customer and its Odoo project bills a
+        customer (has a partner), unless QBO says the employee's time is not billable.
+        The rate is QBO's own, as its time entry screen picks it: the employee's or
+        vendor's bill rate, else the service item's sales price. Without a rate it is
+        sent not billable (QBO requires a rate on billable time).
         Hook: override to take the rate from a price list or a sales order.
         """
-        if not customer or not self.project_id.partner_id:
+        if not customer or not payee or not self.project_id.partner_id:
             return False, None
-        rate = self.employee_id.sudo().hourly_cost
-        if rate and rate > 0:
+        if not payee.billable_time:
+            return False, None
+        rate = payee.bill_rate or (item.unit_price if item else 0.0)
+        if rate > 0:
             return True, rate
         return False, None
 

@@ -12,6 +12,15 @@ class QboPayee(models.Model):
         [("employee", "Employee"), ("vendor", "Vendor")], required=True, readonly=True
     )
     email = fields.Char(readonly=True, index=True)
+    bill_rate = fields.Float(
+        "Bill Rate", readonly=True, help="QuickBooks' billing rate per hour for this person."
+    )
+    billable_time = fields.Boolean(
+        "Time Billable by Default",
+        readonly=True,
+        default=True,
+        help="QuickBooks' BillableTime of an employee: off means their time is not billed.",
+    )
 
     # QBO numbers employees and vendors independently: Employee 5 and Vendor 5 may both exist.
     _qbo_id_uniq = models.Constraint(
@@ -31,6 +40,8 @@ class QboPayee(models.Model):
         values.update(
             payee_type=self._ENTITIES[entity],
             email=(row.get("PrimaryEmailAddr") or {}).get("Address") or False,
+            bill_rate=float(row.get("BillRate") or 0.0),
+            billable_time=row.get("BillableTime", True) is not False,
         )
         return values
 

@@ -1,5 +1,6 @@
 from . import (
     test_concurrency,
+    test_billing,
     test_connection,
     test_export_flow,
     test_line_lock,

@@ -161,12 +161,14 @@ class TestExportFlow(ExportCase):
         self.assertEqual(emily_activity["CustomerRef"]["value"], self.customer_cool_cars.qbo_id)
         self.assertEqual(emily_activity["ItemRef"]["value"], self.item_hours.qbo_id)
         self.assertEqual(emily_activity["BillableStatus"], "Billable")
-        self.assertEqual(float(emily_activity["HourlyRate"]), 80.0)
+        self.assertEqual(float(emily_activity["HourlyRate"]), 95.0)  # her QBO bill rate
         self.assertTrue(emily_activity["Description"].startswith("Work 0"))
         nadia_activity = stored[lines[2].qbo_time_activity_id]
         self.assertEqual(nadia_activity["NameOf"], "Vendor")
         self.assertEqual((nadia_activity["Hours"], nadia_activity["Minutes"]), (0, 16))
-        self.assertEqual(nadia_activity["BillableStatus"], "NotBillable")
+        # a vendor without a bill rate: the service item's price
+        self.assertEqual(nadia_activity["BillableStatus"], "Billable")
+        self.assertEqual(float(nadia_activity["HourlyRate"]), 90.0)
 
     def test_completion_posts_summary_and_emails_the_user_who_started(self):
         lines = self.make_lines(1) | self.make_lines(1, employee=self.nobody)

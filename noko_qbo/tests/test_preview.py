@@ -23,12 +23,12 @@ class TestPreview(ExportCase):
         self.assertEqual(row.item_id, self.item_hours)
         self.assertEqual(row.duration, "1:45")
         self.assertTrue(row.billable)
-        self.assertEqual(row.hourly_rate, 80)
+        self.assertEqual(row.hourly_rate, 95)  # Emily's bill rate in QuickBooks
         self.assertEqual(row.status, "ready")
         self.assertEqual(self._line_of(preview, nadia).payee_type, "vendor")
         self.assertEqual((preview.count_lines, preview.count_ready), (2, 2))
         self.assertAlmostEqual(preview.hours_total, 2.25)
-        self.assertAlmostEqual(preview.hours_billable, 1.75)
+        self.assertAlmostEqual(preview.hours_billable, 2.25)  # both at QuickBooks rates
         self.assertIn("Cool Cars", preview.summary_html)
         self.assertFalse(preview.connection_problem)
 
