@@ -13,7 +13,7 @@ class QboPayee(models.Model):
     )
     email = fields.Char(readonly=True, index=True)
     bill_rate = fields.Float(
-        "Bill Rate", readonly=True, help="QuickBooks' billing rate per hour for this person."
+        readonly=True, help="QuickBooks' billing rate per hour for this person."
     )
     billable_time = fields.Boolean(
         "Time Billable by Default",
