@@ -193,11 +193,7 @@ def _json(body):
     try:
         return json.loads(body or b"{}")
     except ValueError:
-        raise QboError(
-            2010,
-            "Request has invalid or unsupported property",
-            "Property Name:Can not parse request body as JSON specified is unsupported or invalid",
-        ) from None
+        raise faults.invalid_property("Can not parse request body as JSON") from None
 
 
 def _unordered(items):

@@ -27,7 +27,13 @@ class Reply:
 
 
 class QboError(Exception):
-    """A QBO ``Fault`` with one ``Error``; raised by validation, caught per item or request."""
+    """A QBO ``Fault`` with one ``Error``; raised by validation, caught per item or request.
+
+    Entity validation errors always carry ``element``, ``""`` when no field is
+    to blame (Intuit's batch reference and python-quickbooks' fixtures show
+    ``"element": ""`` for 610, 5010 and 6240); query, system and
+    authorization errors have no ``element`` key (``element=None``).
+    """
 
     def __init__(
         self, code, message, detail="", element="", status=400, fault_type="ValidationFault"
@@ -42,7 +48,7 @@ class QboError(Exception):
 
     def fault(self):
         error = {"Message": self.message, "Detail": self.detail, "code": self.code}
-        if self.element:
+        if self.element is not None:
             error["element"] = self.element
         return {"Error": [error], "type": self.fault_type}
 
@@ -134,15 +140,25 @@ def stale_object():
 
 
 def query_parse(detail):
-    return QboError(4000, "Error parsing query", f"QueryParserError: {detail}")
+    return QboError(4000, "Error parsing query", f"QueryParserError: {detail}", None)
 
 
 def query_invalid(detail):
-    return QboError(4001, "Invalid query", f"QueryValidationError: {detail}")
+    return QboError(4001, "Invalid query", f"QueryValidationError: {detail}", None)
 
 
 def unsupported(detail):
-    return QboError(500, "Unsupported Operation", f"Operation {detail} is not supported.")
+    return QboError(500, "Unsupported Operation", f"Operation {detail} is not supported.", None)
+
+
+def invalid_property(detail, element=""):
+    """A body QBO cannot map onto the entity (bad JSON, wrong value type)."""
+    return QboError(
+        2010,
+        "Request has invalid or unsupported property",
+        f"Property Name:{detail} specified is unsupported or invalid",
+        element,
+    )
 
 
 def system_fault():
@@ -151,6 +167,7 @@ def system_fault():
         "An application error has occurred while processing your request",
         "System Failure Error: An unexpected error occurred while accessing or saving your data. "
         "Please wait a few minutes and try again.",
+        None,
         status=500,
         fault_type="SystemFault",
     )
@@ -161,6 +178,7 @@ def authorization_failed():
         3100,
         "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
         "",
+        None,
         status=403,
         fault_type="AuthorizationFault",
     )
@@ -204,7 +222,7 @@ def throttled(clock):
         f'time="{clock.response_time()}">'
         '<Fault type="SERVICE"><Error code="3001">'
         "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
-        "<Detail>The request limit was reached.</Detail>"
+        "<Detail>The request limit was reached.  Try again later</Detail>"
         "</Error></Fault></IntuitResponse>"
     )
     return Reply(429, body.encode(), "application/xml")

@@ -167,7 +167,8 @@ class OAuthServer:
             ):
                 raise OAuthError("invalid_grant")
             if form.get("redirect_uri") != code.redirect_uri:
-                raise OAuthError("invalid_grant", description="redirect_uri mismatch")
+                # Intuit's token endpoint says no more than {"error": "invalid_grant"}.
+                raise OAuthError("invalid_grant")
             code.used = True  # codes are single-use
             return self._issue(code.grant, include_hard_expiry)
 

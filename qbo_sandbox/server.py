@@ -16,7 +16,7 @@ from .clock import Clock
 from .faults import Reply
 from .injection import FaultInjector
 from .limits import Limits, RealmLimiter
-from .oauth import SCOPE, OAuthError, OAuthServer
+from .oauth import OAuthError, OAuthServer
 
 _logger = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ class SandboxServer:
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "email", "profile", "address", "phone", SCOPE],
+            # Intuit's document lists only the OpenID scopes, not the accounting one.
+            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
             "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
         }

@@ -133,11 +133,12 @@ def _validated(realm, payload, existing=None):
             raise faults.required("CustomerRef")
         if rate is None:
             raise faults.required("HourlyRate")
-    if rate is not None:
-        out["HourlyRate"] = rate
+    # QBO always answers with an HourlyRate, 0 when none was given (Intuit's
+    # TimeActivity reference: NotBillable and StartTime/EndTime examples).
+    out["HourlyRate"] = rate if rate is not None else 0
     if (cost := _number(payload, "CostRate")) is not None:
         out["CostRate"] = cost
-    out.update(_duration(payload))
+    out.update(_duration(payload, out["TxnDate"]))
     description = payload.get("Description")
     if description is not None:
         description = str(description)
@@ -190,8 +191,9 @@ def _reference(realm, payload, key, entity, required=False):
         raise faults.object_not_found(key)
     if entity == "Item" and record.get("Type") != "Service":
         raise faults.business(f"Item {record['Name']} is not a service item", key)
-    label = record.get("FullyQualifiedName") or record.get("DisplayName") or record.get("Name")
-    return {"value": ref_id, "name": label}
+    # Ref names are the short name, not FullyQualifiedName: a job reads
+    # {"value": "8", "name": "0969 Ocean View Road"} in Intuit's examples.
+    return {"value": ref_id, "name": record.get("DisplayName") or record.get("Name")}
 
 
 def _default_item(realm):
@@ -215,15 +217,45 @@ def _number(payload, key, low=None, high=None):
     return int(value) if value.is_integer() else value
 
 
-def _moment(raw, key):
+def _integer(payload, key, low, high):
+    """Hours, Minutes and breaks are integers in QBO's schema (xs:integer).
+
+    A fraction is cut off (Jackson's default for integer fields: 1.5 hours
+    is stored as 1) and anything not a number is refused with 2010.
+    """
+    raw = payload.get(key)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise faults.invalid_property(f"{key} (not a valid Integer value: {raw})", key)
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        value = int(float(raw))
+    except (TypeError, ValueError, OverflowError):
+        raise faults.invalid_property(f"{key} (not a valid Integer value: {raw})", key) from None
+    if value < low or value > high:
+        raise faults.out_of_range(key, low, high, raw)
+    return value
+
+
+def _moment(raw, key, txn_date):
+    """A StartTime/EndTime as QBO answers it: a full timestamp in the company's zone.
+
+    QBO also takes a bare time of day (``08:00:00-08:00``) and puts it on
+    TxnDate; times without an offset are company (Pacific) time.
+    """
+    text = str(raw).strip().replace("Z", "+00:00")
+    try:
+        if "T" in text:
+            moment = datetime.fromisoformat(text)
+        else:
+            moment = datetime.fromisoformat(f"{txn_date}T{text}")
     except ValueError:
         raise faults.business(f"Invalid date/time format for {key}: {raw}", key) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=PACIFIC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=PACIFIC)
+    return moment.astimezone(PACIFIC)
 
 
-def _duration(payload):
+def _duration(payload, txn_date):
     """Hours/Minutes or StartTime/EndTime (with breaks), never both."""
     by_amount = payload.get("Hours") is not None or payload.get("Minutes") is not None
     by_clock = bool(payload.get("StartTime") or payload.get("EndTime"))
@@ -236,18 +268,23 @@ def _duration(payload):
             raise faults.required("StartTime")
         if not payload.get("EndTime"):
             raise faults.required("EndTime")
-        out = {"StartTime": str(payload["StartTime"]), "EndTime": str(payload["EndTime"])}
-        if _moment(out["StartTime"], "StartTime") >= _moment(out["EndTime"], "EndTime"):
+        start = _moment(payload["StartTime"], "StartTime", txn_date)
+        end = _moment(payload["EndTime"], "EndTime", txn_date)
+        if start >= end:
             raise faults.business("EndTime must be after StartTime.", "EndTime")
+        out = {
+            "StartTime": start.isoformat(timespec="seconds"),
+            "EndTime": end.isoformat(timespec="seconds"),
+        }
         for key, high in (("BreakHours", 23), ("BreakMinutes", 59)):
-            value = _number(payload, key, 0, high)
+            value = _integer(payload, key, 0, high)
             if value is not None:
                 out[key] = value
         return out
     if not by_amount:
         raise faults.required("Hours")
-    hours = _number(payload, "Hours", 0, MAX_HOURS) or 0
-    minutes = _number(payload, "Minutes", 0, 59) or 0
+    hours = _integer(payload, "Hours", 0, MAX_HOURS) or 0
+    minutes = _integer(payload, "Minutes", 0, 59) or 0
     if hours == MAX_HOURS and minutes:
         raise faults.out_of_range("Minutes", 0, 0, minutes)
     return {"Hours": hours, "Minutes": minutes}
