@@ -11,7 +11,7 @@ from .qbo_mapping import (
 )
 
 #: What a QuickBooks manager may write on a project without project write rights.
-QBO_MAPPING_FIELDS = ("qbo_customer_id", "qbo_item_id", "qbo_class_id")
+QBO_MAPPING_FIELDS = ("qbo_customer_id", "qbo_without_customer", "qbo_item_id", "qbo_class_id")
 
 
 class ProjectProject(models.Model):
@@ -25,6 +25,12 @@ class ProjectProject(models.Model):
         domain="[('active_in_qbo', '=', True)]",
         help="Leave empty to match a QuickBooks customer or sub-customer by the project's name "
         "(then by its customer's name). Several projects may share one customer.",
+    )
+    qbo_without_customer = fields.Boolean(
+        string="Send Without a QuickBooks Customer",
+        groups="noko_qbo.group_qbo_manager",
+        help="Internal time (meetings, training): sent to QuickBooks for payroll without a "
+        "customer, never billable. A QuickBooks customer set above wins.",
     )
     qbo_item_id = fields.Many2one(
         "qbo.item",
@@ -74,7 +80,7 @@ class ProjectProject(models.Model):
                 (project.company_id or self.env.company).sudo().qbo_tracks_classes
             )
 
-    @api.depends("name", "partner_id", "company_id", "qbo_customer_id")
+    @api.depends("name", "partner_id", "company_id", "qbo_customer_id", "qbo_without_customer")
     @api.depends_context("company")
     def _compute_qbo_customer_mapping(self):
         resolutions = self._qbo_resolve_customers()
@@ -117,6 +123,15 @@ class ProjectProject(models.Model):
         _ = self.env._
         override = project.sudo().qbo_customer_id
         empty = self.env["qbo.customer"]
+        if not override and project.sudo().qbo_without_customer:
+            return Resolution(
+                empty,
+                "none",
+                _(
+                    "Project %(project)s: sent without a customer (internal time).",
+                    project=project.display_name,
+                ),
+            )
         if override:
             if not override.active_in_qbo:
                 return Resolution(

@@ -26,7 +26,7 @@ from collections import defaultdict, namedtuple
 from odoo.exceptions import AccessError
 
 #: ``record``: the cached QBO record (empty recordset when none), ``how``:
-#: manual | name | email | missing | ambiguous | inactive, ``message``: a
+#: manual | name | email | none | missing | ambiguous | inactive, ``message``: a
 #: translated sentence naming the Odoo record, for previews and forms.
 Resolution = namedtuple("Resolution", "record how message")
 
@@ -34,6 +34,7 @@ HOW_SELECTION = [
     ("manual", "Manual"),
     ("name", "Automatic by name"),
     ("email", "Automatic by email"),
+    ("none", "Without customer"),
     ("missing", "Missing"),
     ("ambiguous", "Ambiguous"),
     ("inactive", "Inactive in QuickBooks"),

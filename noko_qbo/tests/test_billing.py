@@ -39,3 +39,24 @@ class TestBillingPolicy(ExportCase):
         plan = self.plan(self.emily, project=internal)
         self.assertEqual((plan.billable, plan.hourly_rate), (False, None))
         self.assertNotIn("no_rate", [problem.code for problem in plan.problems])
+
+    def test_internal_time_goes_without_a_customer(self):
+        internal = self.env["project.project"].create(
+            {"name": "Team Meetings", "allow_timesheets": True, "qbo_without_customer": True}
+        )
+        self.assertEqual(internal.qbo_customer_how, "none")
+        line = self.make_lines(1, project=internal)
+        run = self.export(line)
+        self.assertEqual((run.state, line.qbo_state), ("done", "exported"))
+        activity = next(
+            a for a in self.sandbox.entities("TimeActivity") if a["Id"] == line.qbo_time_activity_id
+        )
+        self.assertNotIn("CustomerRef", activity)
+        self.assertEqual(activity["BillableStatus"], "NotBillable")
+
+    def test_unmapped_project_still_blocks_its_lines(self):
+        orphan = self.env["project.project"].create({"name": "Nobody In QuickBooks"})
+        line = self.make_lines(1, project=orphan)
+        run = self.export(line)
+        self.assertEqual((run.state, line.qbo_state), ("done_with_errors", "approved"))
+        self.assertIn("Nobody In QuickBooks", line.qbo_error)
