@@ -250,22 +250,27 @@ class AccountAnalyticLine(models.Model):
         runs = unlocked.qbo_export_id
         unlocked._qbo_internal().write({"qbo_state": "draft", "qbo_error": False})
         runs._qbo_record_unlock(unlocked)
-        if not in_qbo:
-            return True
+        if in_qbo:
+            message = self.env._(
+                "%(found)s of these lines were already in QuickBooks Online (an interrupted "
+                "export had sent them): they are now marked exported and stay locked. "
+                "%(unlocked)s lines were unlocked.",
+                found=len(in_qbo),
+                unlocked=len(unlocked),
+            )
+        else:
+            message = self.env._(
+                "%(count)s lines unlocked: they can be edited again.", count=len(unlocked)
+            )
+        # The Action menu's server action hands this on to the web client: always an action.
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "warning",
-                "sticky": True,
-                "message": self.env._(
-                    "%(found)s of these lines were already in QuickBooks Online (an "
-                    "interrupted export had sent them): they are now marked exported and "
-                    "stay locked. %(unlocked)s lines were unlocked.",
-                    found=len(in_qbo),
-                    unlocked=len(unlocked),
-                ),
-                "next": {"type": "ir.actions.act_window_close"},
+                "type": "warning" if in_qbo else "success",
+                "sticky": bool(in_qbo),
+                "message": message,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 
@@ -436,7 +441,7 @@ class AccountAnalyticLine(models.Model):
             problems.append(
                 Problem(
                     "no_duration",
-                    self.env._("Zero or negative duration: QuickBooks needs a duration."),
+                    self.env._("No duration: not sent, and left unlocked."),
                     True,
                     "",
                     0,

@@ -171,6 +171,9 @@ class QboExport(models.Model):
                 "Already in QuickBooks Online (TimeActivity %(qbo_id)s): not sent again.",
                 qbo_id=line.qbo_time_activity_id or "?",
             )
+        if line._qbo_duration_minutes(line.unit_amount) <= 0:
+            # Nothing QBO could hold: locking it would only keep it from being corrected.
+            return self.env._("No duration: nothing to send (left unlocked).")
         return ""
 
     def _qbo_chunk_size(self):

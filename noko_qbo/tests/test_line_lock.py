@@ -101,6 +101,36 @@ class TestLineLock(ExportCase):
             line.with_user(self.manager).action_qbo_unlock()
         self.assertEqual(line.qbo_state, "approved")
 
+    def test_unlock_from_the_action_menu(self):
+        line = self.make_lines(1)
+        self.confirm(line)
+        server_action = self.env.ref("noko_qbo.account_analytic_line_action_qbo_unlock")
+        result = (
+            server_action.with_user(self.manager)
+            .with_context(
+                active_model="account.analytic.line", active_ids=line.ids, active_id=line.id
+            )
+            .run()
+        )
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertEqual(line.qbo_state, "draft")
+
+    def test_lines_without_duration_are_skipped_not_locked(self):
+        empty = self.make_lines(1, hours=0)
+        real = self.make_lines(1)
+        run, _trap = self.confirm(empty | real)
+        self.assertEqual((empty.qbo_state, real.qbo_state), ("draft", "approved"))
+        result = run.line_ids.filtered(lambda result: result.line_id == empty)
+        self.assertEqual(result.state, "skipped")
+
+    def test_confirm_refuses_when_nothing_would_be_sent(self):
+        line = self.make_lines(1)
+        self.export(line)
+        preview = self.preview(line)
+        with self.assertRaisesRegex(UserError, "nothing to export"):
+            preview.action_confirm()
+        self.assertEqual(self.env["qbo.export"].search_count([]), 1)
+
     def test_exported_line_cannot_be_unlocked(self):
         line = self.make_lines(1)
         self.export(line)

@@ -93,6 +93,7 @@ class QboExportPreview(models.TransientModel):
             "view_mode": "form",
             "views": [(False, "form")],
             "target": "new",
+            "context": {"dialog_size": "extra-large"},
         }
 
     # ------------------------------------------------------------------ build
@@ -226,8 +227,13 @@ class QboExportPreview(models.TransientModel):
         if problem:
             raise UserError(problem)
         lines = self.line_ids.line_id
-        if not lines:
-            raise UserError(self.env._("There is nothing to export."))
+        if not lines or not (self.count_ready or self.count_warning or self.count_blocked):
+            raise UserError(
+                self.env._(
+                    "There is nothing to export: the selected lines are already in QuickBooks "
+                    "Online or belong to another company."
+                )
+            )
         lines.check_access("read")
         run = self.env["qbo.export"]._qbo_start(lines, self.company_id)
         self.export_id = run
