@@ -16,7 +16,6 @@ Logs and the Odoo config go to ``$TMPDIR/noko_qbo_demo`` (``DEMO_DIR``).
 
 import contextlib
 import html
-import json
 import os
 import re
 import shutil
@@ -118,13 +117,8 @@ class Demo:
         return 0
 
     def start_sandbox(self):
-        company = json.loads((ROOT / "qbo_sandbox" / "companies" / "demo.json").read_text())
-        company_file = WORKDIR / "qbo_company.json"
-        company_file.write_text(json.dumps(demo_data.sandbox_company(company), indent=1))
         log = open(WORKDIR / "sandbox.log", "w")  # noqa: SIM115 - the child's stdout
-        process, url = demo_sandbox.start_sandbox(
-            SANDBOX_PORT, company=company_file, log=log, start_new_session=True
-        )
+        process, url = demo_sandbox.start_sandbox(SANDBOX_PORT, log=log, start_new_session=True)
         self.processes["qbo_sandbox"] = process
         say(f"[{self.elapsed():>5}] qbo_sandbox serving the demo company on {url}")
         return url

@@ -147,23 +147,11 @@ EMPLOYEES = [
     ),
 ]
 #: the sandbox's demo company gains this work email, so "Marc Lee" is found by email only
-QBO_EMPLOYEE_EMAILS = {("Marcus", "Lee"): "marcus.lee@larkspur.example"}
-
-
 def last_month(today=None):
     """``(first day, last day)`` of the month before ``today``."""
     first_this = (today or date.today()).replace(day=1)
     last = first_this - timedelta(days=1)
     return last.replace(day=1), last
-
-
-def sandbox_company(company):
-    """The sandbox's demo company with the work email the email-only match needs."""
-    for employee in company.get("Employee", []):
-        email = QBO_EMPLOYEE_EMAILS.get((employee.get("GivenName"), employee.get("FamilyName")))
-        if email:
-            employee["PrimaryEmailAddr"] = {"Address": email}
-    return company
 
 
 def timesheet_values(first, last, seed=19):
