@@ -62,6 +62,17 @@ CLIENT_ID = "sandbox-test-client"  # the app issue_tokens() grants to
 QBO_LIMITS = dict(requests_per_minute=500, batch_per_minute=40, concurrent=10)
 
 
+def _rates(n, elapsed, bound_seconds):
+    """Achieved and limit-bound rates of a run of ``n`` lines (ratio 1.0 = at the limit)."""
+    return {
+        "lines": n,
+        "elapsed": elapsed,
+        "rate": n / elapsed,
+        "bound_rate": n / bound_seconds,
+        "ratio": bound_seconds / elapsed,
+    }
+
+
 def make_lines(n, server):
     """``n`` distinct payloads spread over the demo company's employees, vendors, customers."""
     company = server.company()
@@ -122,11 +133,7 @@ def run_ours(server, n, time_scale, batch_size, trace_memory=False):
     batches = math.ceil(n / batch_size)
     bound_seconds = batches / QBO_LIMITS["batch_per_minute"] * 60.0 / time_scale
     return {
-        "lines": n,
-        "elapsed": elapsed,
-        "rate": n / elapsed,
-        "bound_rate": n / bound_seconds,
-        "ratio": bound_seconds / elapsed,
+        **_rates(n, elapsed, bound_seconds),
         "batch_requests": after["batch_requests"] - before["batch_requests"],
         "caller_429": sum(1 for r in results if r.fault is not None and r.fault.kind == "throttle"),
         "transport_429": client.stats["throttled"],
@@ -166,11 +173,7 @@ def run_naive(server, n, time_scale):
     after = server.stats()
     bound_seconds = n / QBO_LIMITS["requests_per_minute"] * 60.0 / time_scale
     return {
-        "lines": n,
-        "elapsed": elapsed,
-        "rate": n / elapsed,
-        "bound_rate": n / bound_seconds,
-        "ratio": bound_seconds / elapsed,
+        **_rates(n, elapsed, bound_seconds),
         "server_429": after["throttled"] - before["throttled"],
         "failed": sum(failures.values()),
     }

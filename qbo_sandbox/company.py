@@ -124,20 +124,17 @@ def _customer(realm, entry):
 
 
 def _employee(realm, entry):
-    name = _person_name(entry)
-    record = {"BillableTime": False, **entry}
-    record.update(_base(realm, entry))
-    record.update(
-        DisplayName=name,
-        PrintOnCheckName=entry.get("PrintOnCheckName", name),
-        Active=entry.get("Active", True),
-    )
-    return record
+    return _person(realm, entry, {"BillableTime": False})
 
 
 def _vendor(realm, entry):
+    return _person(realm, entry, {"Balance": 0, "Vendor1099": False, "CurrencyRef": USD})
+
+
+def _person(realm, entry, defaults):
+    """An Employee or Vendor: QBO names both from their parts and prints that on checks."""
     name = _person_name(entry)
-    record = {"Balance": 0, "Vendor1099": False, "CurrencyRef": USD, **entry}
+    record = {**defaults, **entry}
     record.update(_base(realm, entry))
     record.update(
         DisplayName=name,
