@@ -125,3 +125,22 @@ class TestPreview(ExportCase):
             counts[size] = self.cr.sql_log_count - start
             timings[size] = time.perf_counter() - began
         self.assertLess(counts[200] - counts[50], 15, counts)
+
+    def test_list_button_without_selection_previews_the_whole_filter(self):
+        lines = self.make_lines(3)
+        Preview = self.env["qbo.export.preview"].with_user(self.manager)
+        action = Preview.with_context(
+            active_model="account.analytic.line",
+            active_ids=[],
+            active_domain=[("id", "in", lines.ids)],
+        ).action_open_from_timesheets()
+        preview = Preview.browse(action["res_id"])
+        self.assertEqual(preview.line_ids.line_id, lines)
+
+    def test_list_button_is_in_the_timesheet_list_for_managers_only(self):
+        view = self.env.ref("hr_timesheet.hr_timesheet_line_tree")
+        Line = self.env["account.analytic.line"]
+        manager_arch = Line.with_user(self.manager).get_views([(view.id, "list")])["views"]
+        user_arch = Line.with_user(self.timesheet_user).get_views([(view.id, "list")])["views"]
+        self.assertIn("Export to QuickBooks Online", manager_arch["list"]["arch"])
+        self.assertNotIn("Export to QuickBooks Online", user_arch["list"]["arch"])

@@ -48,7 +48,8 @@ class QboExportPreview(models.TransientModel):
     @api.model
     def action_open_from_timesheets(self):
         """Server action of the timesheet list: preview the selected lines, or the whole
-        filter when the user selected all of it (``active_ids`` is capped then)."""
+        filter when the user selected all of it (``active_ids`` is capped then) or, from
+        the list's button, selected nothing (Noko: export the whole report)."""
         self._qbo_check_manager()
         preview = self.create({"company_id": self.env.company.id})
         preview._qbo_sync_lists()
@@ -64,7 +65,7 @@ class QboExportPreview(models.TransientModel):
         ids = context.get("active_ids") or []
         domain = context.get("active_domain")
         limit = int(self.env["ir.config_parameter"].sudo().get_param("web.active_ids_limit", 20000))
-        if domain is not None and len(ids) >= limit:
+        if domain is not None and (not ids or len(ids) >= limit):
             return lines.search(domain)
         return lines.browse(ids).exists()
 
