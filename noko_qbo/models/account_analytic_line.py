@@ -402,32 +402,9 @@ class AccountAnalyticLine(models.Model):
         problems = []
         customer, payee = self.env["qbo.customer"], self.env["qbo.payee"]
         item, qbo_class = self.env["qbo.item"], self.env["qbo.class"]
-        if self.company_id != company:
-            problems.append(
-                Problem(
-                    "other_company",
-                    self.env._(
-                        "Belongs to %(company)s: export it from that company.",
-                        company=self.company_id.name,
-                    ),
-                    True,
-                    "",
-                    0,
-                )
-            )
-        elif self.qbo_state == "exported" or self.qbo_time_activity_id:
-            problems.append(
-                Problem(
-                    "already_exported",
-                    self.env._(
-                        "Already in QuickBooks Online (TimeActivity %(qbo_id)s): skipped.",
-                        qbo_id=self.qbo_time_activity_id or "?",
-                    ),
-                    True,
-                    "",
-                    0,
-                )
-            )
+        skip = self._qbo_skip_reason(company)
+        if skip:
+            problems.append(Problem("skipped", skip, True, "", 0))
         else:
             customer = self._qbo_plan_mapping(
                 customers.get(self.project_id.id), "project.project", self.project_id, problems
@@ -437,16 +414,6 @@ class AccountAnalyticLine(models.Model):
             )
             item, qbo_class = self._qbo_plan_item(default_item, problems)
         minutes = self._qbo_duration_minutes(self.unit_amount)
-        if minutes <= 0:
-            problems.append(
-                Problem(
-                    "no_duration",
-                    self.env._("No duration: not sent, and left unlocked."),
-                    True,
-                    "",
-                    0,
-                )
-            )
         if (self.employee_id.id, self.date) in over_day:
             problems.append(
                 Problem(
@@ -511,6 +478,28 @@ class AccountAnalyticLine(models.Model):
             description,
             problems,
         )
+
+    def _qbo_skip_reason(self, company):
+        """Why an export of ``company`` leaves this line alone (not approved, not locked).
+
+        One rule for the preview, which shows the line as skipped, and for the
+        confirmation, which records it as skipped: '' when the line is to be sent.
+        """
+        self.ensure_one()
+        if self.company_id != company:
+            return self.env._(
+                "Belongs to %(company)s: export it from that company.",
+                company=self.company_id.name,
+            )
+        if self.qbo_state == "exported" or self.qbo_time_activity_id:
+            return self.env._(
+                "Already in QuickBooks Online (TimeActivity %(qbo_id)s): not sent again.",
+                qbo_id=self.qbo_time_activity_id or "?",
+            )
+        if self._qbo_duration_minutes(self.unit_amount) <= 0:
+            # Nothing QBO could hold: locking it would only keep it from being corrected.
+            return self.env._("No duration: nothing to send (left unlocked).")
+        return ""
 
     def _qbo_plan_mapping(self, resolution, fix_model, fix_record, problems):
         """The cache record a resolution found, or a blocking problem linking to the fix."""

@@ -144,7 +144,7 @@ class QboExport(models.Model):
                 "project_id": line.project_id.id,
                 "unit_amount": line.unit_amount,
             }
-            skip = run._qbo_skip_reason(line)
+            skip = line._qbo_skip_reason(company)
             if skip:
                 values.update(state="skipped", message=skip)
             else:
@@ -157,24 +157,6 @@ class QboExport(models.Model):
         )
         run._qbo_enqueue()
         return run
-
-    def _qbo_skip_reason(self, line):
-        """Why the run leaves ``line`` alone (other company, already in QBO), or ''."""
-        self.ensure_one()
-        if line.company_id != self.company_id:
-            return self.env._(
-                "Belongs to %(company)s: export it from that company.",
-                company=line.company_id.name,
-            )
-        if line.qbo_state == "exported" or line.qbo_time_activity_id:
-            return self.env._(
-                "Already in QuickBooks Online (TimeActivity %(qbo_id)s): not sent again.",
-                qbo_id=line.qbo_time_activity_id or "?",
-            )
-        if line._qbo_duration_minutes(line.unit_amount) <= 0:
-            # Nothing QBO could hold: locking it would only keep it from being corrected.
-            return self.env._("No duration: nothing to send (left unlocked).")
-        return ""
 
     def _qbo_chunk_size(self):
         param = self.env["ir.config_parameter"].sudo().get_param("noko_qbo.export_chunk_size")

@@ -131,6 +131,12 @@ class TestLineLock(ExportCase):
             preview.action_confirm()
         self.assertEqual(self.env["qbo.export"].search_count([]), 1)
 
+    def test_preview_of_zero_duration_lines_only_cannot_be_confirmed(self):
+        preview = self.preview(self.make_lines(2, hours=0))
+        self.assertEqual((preview.count_skipped, preview.count_blocked), (2, 0))
+        with self.assertRaisesRegex(UserError, "nothing to export"):
+            preview.action_confirm()
+
     def test_exported_line_cannot_be_unlocked(self):
         line = self.make_lines(1)
         self.export(line)

@@ -51,13 +51,13 @@ class TestPreview(ExportCase):
         self.assertEqual(row.action_open_fix()["res_id"], self.project_unmapped.id)
         row = self._line_of(preview, nobody)
         self.assertEqual((row.status, row.fix_model), ("blocked", "hr.employee"))
-        self.assertEqual(self._line_of(preview, zero).status, "blocked")
+        self.assertEqual(self._line_of(preview, zero).status, "skipped")  # left unlocked
         self.assertEqual(set(self._line_of(preview, long_day).mapped("status")), {"warning"})
         self.assertIn("24", self._line_of(preview, long_day)[0].problem)
         self.assertEqual(self._line_of(preview, long_text).status, "warning")
         self.assertEqual(self._line_of(preview, exported).status, "skipped")
-        self.assertEqual(preview.count_skipped, 1)
-        self.assertEqual(preview.count_blocked, 3)
+        self.assertEqual(preview.count_skipped, 2)
+        self.assertEqual(preview.count_blocked, 2)
         # another company's line is listed, skipped, and left draft on confirm
         foreign = self.make_lines(1)
         foreign.sudo().write({"company_id": other_company.id})

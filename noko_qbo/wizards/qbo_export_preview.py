@@ -160,7 +160,7 @@ class QboExportPreview(models.TransientModel):
     @api.model
     def _qbo_status(self, plan):
         codes = {problem.code for problem in plan.problems}
-        if codes & {"already_exported", "other_company"}:
+        if "skipped" in codes:
             return "skipped"
         if plan_is_blocked(plan):
             return "blocked"
