@@ -362,7 +362,7 @@ class Demo:
         if run["failure_message"]:
             say(f"    failure: {run['failure_message']}")
         failed = manager.call(
-            "qbo.export.line",
+            "qbo.export.result",
             "search_read",
             [[("export_id", "=", run_id), ("state", "=", "failed")]],
             fields=["date", "employee_id", "project_id", "message"],

@@ -146,6 +146,8 @@ EMPLOYEES = [
         {"A and W Landscaping": 2, "Cool Cars": 1},
     ),
 ]
+
+
 #: the sandbox's demo company gains this work email, so "Marc Lee" is found by email only
 def last_month(today=None):
     """``(first day, last day)`` of the month before ``today``."""
@@ -262,24 +264,28 @@ def map_after_sync(rpc):
         "write",
         [[company_id], {"qbo_default_item_id": find("qbo.item", DEFAULT_ITEM)}],
     )
+    rpc.call("qbo.project.mapping", "action_qbo_open_screen", [])  # one mapping row each
+
+    def mapping_of(project):
+        return rpc.call(
+            "qbo.project.mapping",
+            "search",
+            [[("project_id", "=", find("project.project", project))]],
+            limit=1,
+        )
+
     for project, customer in OVERRIDES.items():
         rpc.call(
-            "project.project",
+            "qbo.project.mapping",
             "write",
-            [
-                [find("project.project", project)],
-                {"qbo_customer_id": find("qbo.customer", customer)},
-            ],
+            [mapping_of(project), {"customer_id": find("qbo.customer", customer)}],
         )
     for project, (item, qbo_class) in PROJECT_ITEMS.items():
         rpc.call(
-            "project.project",
+            "qbo.project.mapping",
             "write",
             [
-                [find("project.project", project)],
-                {
-                    "qbo_item_id": find("qbo.item", item),
-                    "qbo_class_id": find("qbo.class", qbo_class),
-                },
+                mapping_of(project),
+                {"item_id": find("qbo.item", item), "class_id": find("qbo.class", qbo_class)},
             ],
         )

@@ -1,18 +1,55 @@
+import logging
+import re
+
 from odoo import http
 from odoo.http import request
 
-SETTINGS_URL = "/odoo/action-noko_qbo.res_config_settings_action"
+from ..const import SETTINGS_ACTION
 
 
 class QboOAuthController(http.Controller):
-    @http.route("/noko_qbo/oauth/callback", type="http", auth="user", methods=["GET"])
-    def qbo_oauth_callback(self, state=None, code=None, realmId=None, error=None, **kwargs):
-        """Intuit's redirect after the consent page; back to Settings with the outcome.
+    #: Intuit's redirect target: register ``web.base.url`` + this in the Intuit app.
+    _callback_url = "/noko_qbo/oauth/callback"
 
-        The checks (state bound to this user and company, unused, unexpired)
-        and the token exchange live in ``res.company._qbo_oauth_callback``.
+    @http.route(_callback_url, type="http", auth="user", methods=["GET"])
+    def qbo_oauth_callback(self, state=None, code=None, realmId=None, error=None, **kwargs):
+        """Intuit's redirect after the consent page.
+
+        Success: back to Settings, which shows the connected company. Any
+        problem: a page telling this user (only) what went wrong; nothing was
+        stored. The checks live in ``res.company._qbo_oauth_callback``.
         """
-        request.env["res.company"]._qbo_oauth_callback(
+        company, problem = request.env["res.company"]._qbo_oauth_callback(
             state, code=code, realm_id=realmId, error=error
         )
-        return request.redirect(SETTINGS_URL, local=True)
+        if problem:
+            return request.render(
+                "noko_qbo.oauth_callback_problem",
+                {"problem": problem, "settings_url": f"/odoo/action-{SETTINGS_ACTION}"},
+                status=400,
+            )
+        return request.redirect(f"/odoo/action-{SETTINGS_ACTION}", local=True)
+
+
+class _RedactCallbackQuery(logging.Filter):
+    """Odoo's request log writes whole URLs: keep OAuth codes and states out of it."""
+
+    _query = re.compile(re.escape(QboOAuthController._callback_url) + r"\?\S*")
+
+    def filter(self, record):
+        if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str):
+            redacted = self._query.sub(
+                QboOAuthController._callback_url + "?<redacted>", record.args[0]
+            )
+            if redacted != record.args[0]:
+                record.args = (redacted, *record.args[1:])
+        return True
+
+
+def _install_log_filter():
+    request_log = logging.getLogger("werkzeug")
+    if not any(isinstance(known, _RedactCallbackQuery) for known in request_log.filters):
+        request_log.addFilter(_RedactCallbackQuery())
+
+
+_install_log_filter()

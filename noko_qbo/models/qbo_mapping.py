@@ -1,7 +1,8 @@
 """How Odoo projects and employees find their QuickBooks counterparts.
 
-Matching is automatic by name, with a manual override on the project or
-employee; it never guesses: two candidates make an *ambiguous* result that is
+The mapping of each project and employee lives in a row of our own
+(``qbo.project.mapping``, ``qbo.employee.mapping``): an optional manual override,
+else automatic matching by name; it never guesses: two candidates make an *ambiguous* result that is
 reported, not picked.
 
 Name matching runs in two rounds; the first round with any candidate decides:
@@ -23,14 +24,15 @@ import re
 import unicodedata
 from collections import defaultdict, namedtuple
 
-from odoo.exceptions import AccessError
+#: ``record``: the cached QBO record (empty recordset when none); ``found_by``: how it
+#: was found (see :data:`FOUND_BY`); ``message``: a translated sentence naming the Odoo
+#: record, for previews and forms; ``mapping_id``: the mapping row to open to fix it.
+Resolution = namedtuple("Resolution", "record found_by message mapping_id")
 
-#: ``record``: the cached QBO record (empty recordset when none), ``how``:
-#: manual | name | email | none | missing | ambiguous | inactive, ``message``: a
-#: translated sentence naming the Odoo record, for previews and forms.
-Resolution = namedtuple("Resolution", "record how message")
+#: Resolutions that block an export (nothing, or no single active record, was found).
+UNRESOLVED = ("missing", "ambiguous", "inactive")
 
-HOW_SELECTION = [
+FOUND_BY = [
     ("manual", "Manual"),
     ("name", "Automatic by name"),
     ("email", "Automatic by email"),
@@ -97,7 +99,7 @@ class EmailIndex:
 
 
 def pick(records_by_id, ids):
-    """``(record_or_None, how)`` for candidate ids: one active wins, else inactive/ambiguous."""
+    """``(record_or_None, found_by)`` of candidate ids: one active wins, else inactive/ambiguous."""
     if not ids:
         return None, "missing"
     candidates = [records_by_id[i] for i in sorted(ids)]
@@ -117,63 +119,15 @@ def customer_names(customer):
     return {full, full.rsplit(":", 1)[-1], customer.name or ""}
 
 
-def is_mapping_write(records, vals, mapping_fields):
-    """True when ``vals`` only maps ``records`` to QBO and a QuickBooks manager writes it.
+def search_by_found_by(mappings_model, operator, value):
+    """Domain on a mapping's computed ``found_by``: resolves every mapping the user sees.
 
-    noko_qbo's ACL gives QuickBooks managers write access on projects and
-    employees so that a timesheet or settings administrator who is no project
-    or HR officer can still map them. The caller then writes as superuser (after
-    the access check here): the write recomputes fields that may be HR-only.
-    Whoever may write only through that grant gets an error for any other field.
-    """
-    env = records.env
-    if env.su or env.ref("noko_qbo.group_qbo_manager") not in env.user.all_group_ids:
-        return False
-    if not set(vals) - set(mapping_fields):
-        records.check_access("write")
-        return True
-    if not _writes_through_other_groups(records):
-        raise AccessError(
-            env._(
-                "As a QuickBooks manager you may change only the QuickBooks mapping of "
-                "%(records)s, not %(fields)s.",
-                records=", ".join(records[:3].mapped("display_name")),
-                fields=", ".join(sorted(set(vals) - set(mapping_fields))),
-            )
-        )
-    return False
-
-
-def _writes_through_other_groups(records):
-    """Whether the user may write the model through a grant other than noko_qbo's."""
-    env = records.env
-    other_groups = env.user.all_group_ids - env.ref("noko_qbo.group_qbo_manager")
-    return bool(
-        env["ir.model.access"]
-        .sudo()
-        .search_count(
-            [
-                ("model_id.model", "=", records._name),
-                ("perm_write", "=", True),
-                "|",
-                ("group_id", "=", False),
-                ("group_id", "in", other_groups.ids),
-            ],
-            limit=1,
-        )
-    )
-
-
-def search_by_how(records_model, resolver, operator, value):
-    """Domain on the computed "how" of a mapping: resolves every active record of the model.
-
-    Set-based (one resolution pass for all records), so filters such as "needs
+    Set-based (one resolution pass for all of them), so filters such as "needs
     attention" work on the mapping screens.
     """
     if operator not in ("in", "not in"):
         return NotImplemented
     wanted = set(value)
-    every = records_model.search([])
-    resolutions = getattr(every, resolver)()
-    matching = [rid for rid, resolution in resolutions.items() if resolution.how in wanted]
+    resolutions = mappings_model.search([])._qbo_resolve()
+    matching = [rid for rid, resolution in resolutions.items() if resolution.found_by in wanted]
     return [("id", operator, matching)]

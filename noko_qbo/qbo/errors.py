@@ -122,6 +122,11 @@ class QboFault(Exception):
         """Whether sending the same request again later may succeed."""
         return self.kind in ("throttle", "server")
 
+    @property
+    def connection_lost(self):
+        """Whether the connection needs a human (reconnect) before anything else works."""
+        return self.kind in ("auth", "forbidden")
+
     def __repr__(self):
         return f"{type(self).__name__}({self.kind!r}, code={self.code!r}, status={self.status!r})"
 

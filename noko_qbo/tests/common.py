@@ -153,3 +153,30 @@ class QboCase(QboSetupMixin, TransactionCase):
         if not cls._registry_patched:
             cls.registry_enter_test_mode_cls()
         cls._qbo_setup_class()
+
+
+# ---------------------------------------------------------------------- mappings
+
+
+def project_mapping(project, company=None):
+    """The ``qbo.project.mapping`` row of ``project`` (created on first use)."""
+    company = company or project.company_id or project.env.company
+    return project._qbo_mappings(company)[project.id]
+
+
+def map_project(project, company=None, **values):
+    """Set ``project``'s QuickBooks mapping (``customer_id``, ``without_customer``...)."""
+    mapping = project_mapping(project, company)
+    mapping.write(values)
+    return mapping
+
+
+def employee_mapping(employee):
+    """The ``qbo.employee.mapping`` row of ``employee`` (created on first use)."""
+    return employee._qbo_mappings()[employee.id]
+
+
+def map_employee(employee, payee):
+    mapping = employee_mapping(employee)
+    mapping.payee_id = payee
+    return mapping

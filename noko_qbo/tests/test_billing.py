@@ -1,5 +1,6 @@
 from odoo.tests import tagged
 
+from .common import map_project
 from .test_export_flow import ExportCase
 
 
@@ -42,9 +43,9 @@ class TestBillingPolicy(ExportCase):
 
     def test_internal_time_goes_without_a_customer(self):
         internal = self.env["project.project"].create(
-            {"name": "Team Meetings", "allow_timesheets": True, "qbo_without_customer": True}
+            {"name": "Team Meetings", "allow_timesheets": True}
         )
-        self.assertEqual(internal.qbo_customer_how, "none")
+        self.assertEqual(map_project(internal, without_customer=True).found_by, "none")
         line = self.make_lines(1, project=internal)
         run = self.export(line)
         self.assertEqual((run.state, line.qbo_state), ("done", "exported"))

@@ -251,7 +251,7 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
 
         def job(env):
             run = env["qbo.export"].browse(run_id)
-            return run._qbo_export_chunk(env["qbo.export.line"].browse(result_ids))
+            return run._qbo_export_chunk(env["qbo.export.result"].browse(result_ids))
 
         return job
 
@@ -293,7 +293,7 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
         return self.in_cursor(
             lambda env: {
                 result.line_id.id: (result.state, result.message or "")
-                for result in env["qbo.export"].browse(run_id).line_ids
+                for result in env["qbo.export"].browse(run_id).result_ids
             }
         )
 
@@ -315,9 +315,9 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
         Line = type(self.env["account.analytic.line"])
         original = Line._qbo_lock_rows
 
-        def _qbo_lock_rows(lines, nowait=False):
+        def _qbo_lock_rows(lines):
             before_lock(lines.ids)
-            return original(lines, nowait=nowait)
+            return original(lines)
 
         self.patch(Line, "_qbo_lock_rows", _qbo_lock_rows)
 

@@ -10,10 +10,11 @@ class TestConnection(CallbackMixin, QboCase):
 
     def test_connect_refresh_disconnect(self):
         params = self.start_connect()
-        company = self.env["res.company"]._qbo_oauth_callback(
+        company, problem = self.env["res.company"]._qbo_oauth_callback(
             params["state"], code=params["code"], realm_id=params["realmId"]
         )
         self.env.invalidate_all()
+        self.assertIsNone(problem)
         self.assertTrue(company._qbo_is_connected())
         # refresh: the rotated token is stored
         source = company._qbo_token_source()

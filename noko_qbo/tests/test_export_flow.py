@@ -7,7 +7,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..qbo import payloads
-from .common import QboCase
+from .common import QboCase, map_employee
 
 DAY = date(2025, 3, 3)
 
@@ -189,17 +189,15 @@ class TestExportFlow(ExportCase):
         self.assertEqual(good.qbo_state, "exported")
         self.assertEqual(bad.qbo_state, "approved")
         self.assertTrue(bad.qbo_error)
-        failed = first.line_ids.filtered(lambda result: result.line_id == bad)
+        failed = first.result_ids.filtered(lambda result: result.line_id == bad)
         self.assertEqual(failed.state, "failed")
         # fix the mapping after the first run: the next export counts it
-        self.nobody.sudo().qbo_payee_id = (
-            self.env["qbo.payee"].sudo().search([("name", "=", "John Johnson")])
-        )
+        map_employee(self.nobody, self.env["qbo.payee"].search([("name", "=", "John Johnson")]))
         second = self.export(good | bad)
         self.assertEqual(bad.qbo_state, "exported")
         self.assertFalse(bad.qbo_error)
         self.assertEqual(
-            second.line_ids.filtered(lambda result: result.line_id == good).state, "skipped"
+            second.result_ids.filtered(lambda result: result.line_id == good).state, "skipped"
         )
         self.assertEqual((second.count_exported, second.count_skipped), (1, 1))
         self.assertEqual(self.sent_copies(good), 1)
@@ -219,7 +217,7 @@ class TestExportFlow(ExportCase):
     def test_server_errors_retry_later_without_duplicates(self):
         lines = self.make_lines(3)
         run, trap = self.confirm(lines)
-        chunk = run.line_ids
+        chunk = run.result_ids
         self.sandbox.fail_next(20, mode="503", path="/batch")
         with self.assertRaises(RetryableJobError), self.env.cr.savepoint():
             run._qbo_export_chunk(chunk)
@@ -252,7 +250,7 @@ class TestExportFlow(ExportCase):
         self.assertEqual(set(lines.mapped("qbo_state")), {"exported"})
         for line in lines:
             self.assertEqual(self.sent_copies(line), 1)
-        handed = run_a.line_ids.filtered(lambda result: result.line_id in lines[1:3])
+        handed = run_a.result_ids.filtered(lambda result: result.line_id in lines[1:3])
         self.assertEqual(set(handed.mapped("state")), {"skipped"})
         self.assertEqual(run_b.count_exported, 3)
 
@@ -261,9 +259,9 @@ class TestExportFlow(ExportCase):
         run_a, trap_a = self.confirm(lines)
         self.run_jobs(trap_a)
         # a stale chunk of run A runs again (requeued by hand): nothing is sent twice
-        run_a.line_ids.write({"state": "pending"})
-        run_a._qbo_export_chunk(run_a.line_ids)
-        self.assertEqual(set(run_a.line_ids.mapped("state")), {"skipped"})
+        run_a.result_ids.write({"state": "pending"})
+        run_a._qbo_export_chunk(run_a.result_ids)
+        self.assertEqual(set(run_a.result_ids.mapped("state")), {"skipped"})
         for line in lines:
             self.assertEqual(self.sent_copies(line), 1)
 

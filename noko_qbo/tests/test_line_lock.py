@@ -67,8 +67,8 @@ class TestLineLock(ExportCase):
         line.with_user(self.manager).write({"unit_amount": 2})
         self.assertTrue(any("unlocked" in (message.body or "") for message in run.message_ids))
         # the run's job then leaves it alone
-        run._qbo_export_chunk(run.line_ids)
-        self.assertEqual(run.line_ids.state, "skipped")
+        run._qbo_export_chunk(run.result_ids)
+        self.assertEqual(run.result_ids.state, "skipped")
         self.assertEqual(self.sent_copies(line), 0)
 
     def test_unlock_keeps_lines_an_interrupted_export_already_sent(self):
@@ -87,7 +87,7 @@ class TestLineLock(ExportCase):
         self.assertTrue(sent.qbo_time_activity_id)
         self.assertEqual(waiting.qbo_state, "draft")
         self.assertEqual(action["params"]["type"], "warning")
-        result = run.line_ids.filtered(lambda result: result.line_id == sent)
+        result = run.result_ids.filtered(lambda result: result.line_id == sent)
         self.assertEqual((result.state, result.outcome), ("exported", "reconciled"))
         # Exporting again sends nothing new for it.
         self.export(sent | waiting)
@@ -120,7 +120,7 @@ class TestLineLock(ExportCase):
         real = self.make_lines(1)
         run, _trap = self.confirm(empty | real)
         self.assertEqual((empty.qbo_state, real.qbo_state), ("draft", "approved"))
-        result = run.line_ids.filtered(lambda result: result.line_id == empty)
+        result = run.result_ids.filtered(lambda result: result.line_id == empty)
         self.assertEqual(result.state, "skipped")
 
     def test_confirm_refuses_when_nothing_would_be_sent(self):

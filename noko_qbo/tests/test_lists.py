@@ -120,5 +120,14 @@ class TestListSync(QboCase):
 
     def test_daily_cron_syncs_connected_companies(self):
         self.company.sudo().qbo_lists_synced_at = False
+        progress = []
+
+        def commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
+            progress.append((processed, remaining))  # committed per company in a real cron
+            return float("inf")
+
+        self.patch(type(self.env["ir.cron"]), "_commit_progress", commit_progress)
         self.env["res.company"]._qbo_cron_sync_lists()
         self.assertTrue(self.company.qbo_lists_synced_at)
+        self.assertEqual(progress[0][1], 1)  # one connected company to do
+        self.assertEqual(progress[1:], [(1, None)])

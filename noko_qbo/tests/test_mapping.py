@@ -1,6 +1,7 @@
 from odoo.tests import TransactionCase, tagged
 
 from ..models.qbo_mapping import normalize_name
+from .common import employee_mapping, map_employee, map_project, project_mapping
 
 
 @tagged("post_install", "-at_install")
@@ -57,21 +58,29 @@ class TestMapping(TransactionCase):
         cls.john = payee("John Johnson", "employee", "jj@larkspur.example")
         cls.john_vendor = payee("John  Johnson.", "vendor")
 
-    def project(self, name, **values):
-        return self.env["project.project"].create(
+    def project(self, name, customer=None, **values):
+        project = self.env["project.project"].create(
             {"name": name, "company_id": self.company.id, **values}
         )
+        if customer:
+            map_project(project, customer_id=customer.id)
+        return project
 
-    def employee(self, name, **values):
-        return self.env["hr.employee"].create(
+    def employee(self, name, payee=None, **values):
+        employee = self.env["hr.employee"].create(
             {"name": name, "company_id": self.company.id, **values}
         )
+        if payee:
+            map_employee(employee, payee)
+        return employee
 
     def resolve(self, project):
         return project._qbo_resolve_customers()[project.id]
 
-    def assertResolved(self, resolution, record, how):
-        self.assertEqual((resolution.record, resolution.how), (record, how), resolution.message)
+    def assertResolved(self, resolution, record, found_by):
+        self.assertEqual(
+            (resolution.record, resolution.found_by), (record, found_by), resolution.message
+        )
         self.assertTrue(resolution.message)
 
     # ------------------------------------------------------------------ names
@@ -129,24 +138,24 @@ class TestMapping(TransactionCase):
         )
 
     def test_override_wins_and_is_manual(self):
-        project = self.project("Acme Corp", qbo_customer_id=self.globex.id)
+        project = self.project("Acme Corp", customer=self.globex)
         self.assertResolved(self.resolve(project), self.globex, "manual")
-        self.assertEqual(project.qbo_effective_customer_id, self.globex)
-        self.assertEqual(project.qbo_customer_how, "manual")
+        self.assertEqual(project_mapping(project).effective_customer_id, self.globex)
+        self.assertEqual(project_mapping(project).found_by, "manual")
 
     def test_inactive_override_is_reported(self):
-        project = self.project("Anything", qbo_customer_id=self.closed.id)
+        project = self.project("Anything", customer=self.closed)
         self.assertResolved(self.resolve(project), self.closed, "inactive")
 
     def test_projects_may_share_a_customer(self):
         first = self.project("Acme Corp")
-        second = self.project("Acme rebrand", qbo_customer_id=self.acme.id)
+        second = self.project("Acme rebrand", customer=self.acme)
         third = self.project(
             "Acme website", partner_id=self.env["res.partner"].create({"name": "Acme Corp"}).id
         )
         result = (first | second | third)._qbo_resolve_customers()
         self.assertEqual({result[p.id].record for p in first | second | third}, {self.acme})
-        self.assertEqual(result[third.id].how, "name")
+        self.assertEqual(result[third.id].found_by, "name")
         self.assertIn("customer's name", result[third.id].message)
 
     def test_resolution_query_count_does_not_grow_with_projects(self):
@@ -162,14 +171,10 @@ class TestMapping(TransactionCase):
                 {"name": f"Q{n}", "company_id": self.company.id, "partner_id": partner.id}
                 for n in range(60)
             ]
-            + [
-                {
-                    "name": "Acme Corp",
-                    "company_id": self.company.id,
-                    "qbo_customer_id": self.hooli.id,
-                }
-            ]
+            + [{"name": "Acme Corp", "company_id": self.company.id}]
         )
+        map_project(many[-1], customer_id=self.hooli.id)
+        (few | many)._qbo_resolve_customers()  # the mapping rows exist from here on
 
         def queries(projects):
             self.env.invalidate_all()
@@ -196,24 +201,24 @@ class TestMapping(TransactionCase):
     def test_employee_by_work_email(self):
         employee = self.employee("Em Platt-Jones", work_email="EMILY@larkspur.example")
         self.assertResolved(employee._qbo_resolve_payees()[employee.id], self.emily, "email")
-        self.assertEqual(employee.qbo_payee_how, "email")
+        self.assertEqual(employee_mapping(employee).found_by, "email")
 
     def test_email_settles_an_ambiguous_name(self):
         # "John Johnson" (employee) vs "John  Johnson." (vendor): exact round finds one
         exact = self.employee("John Johnson")
         self.assertResolved(exact._qbo_resolve_payees()[exact.id], self.john, "name")
         loose = self.employee("john johnson")
-        self.assertEqual(loose._qbo_resolve_payees()[loose.id].how, "ambiguous")
+        self.assertEqual(loose._qbo_resolve_payees()[loose.id].found_by, "ambiguous")
         loose.work_email = "jj@larkspur.example"
         self.assertResolved(loose._qbo_resolve_payees()[loose.id], self.john, "email")
 
     def test_employee_override_and_inactive(self):
-        employee = self.employee("Someone", qbo_payee_id=self.pixel.id)
+        employee = self.employee("Someone", payee=self.pixel)
         self.assertResolved(employee._qbo_resolve_payees()[employee.id], self.pixel, "manual")
-        employee.qbo_payee_id = self.gone
+        map_employee(employee, self.gone)
         self.assertResolved(employee._qbo_resolve_payees()[employee.id], self.gone, "inactive")
 
     def test_employee_missing(self):
         employee = self.employee("Nobody Known")
-        self.assertEqual(employee._qbo_resolve_payees()[employee.id].how, "missing")
-        self.assertEqual(employee.qbo_payee_how, "missing")
+        self.assertEqual(employee._qbo_resolve_payees()[employee.id].found_by, "missing")
+        self.assertEqual(employee_mapping(employee).found_by, "missing")

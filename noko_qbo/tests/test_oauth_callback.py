@@ -28,19 +28,27 @@ class TestOAuthCallback(CallbackMixin, QboCase):
     qbo_connect_on_setup = False
 
     def callback(self, **params):
-        company = self.env["res.company"]._qbo_oauth_callback(
+        """``(company, problem)`` of the callback with Intuit's redirect parameters."""
+        company, problem = self.env["res.company"]._qbo_oauth_callback(
             params.get("state"),
             code=params.get("code"),
             realm_id=params.get("realmId"),
             error=params.get("error"),
         )
         self.env.invalidate_all()
+        return company, problem
+
+    def connected(self, **params):
+        company, problem = self.callback(**params)
+        self.assertIsNone(problem)
         return company
 
-    def assertRejected(self, company, fragment):
+    def assertRejected(self, outcome, fragment):
+        """Refused, told to this user only: the company's Settings message is untouched."""
+        company, problem = outcome
         self.assertFalse(company._qbo_is_connected())
-        self.assertEqual(company.qbo_last_message_type, "danger")
-        self.assertIn(fragment, company.qbo_last_message)
+        self.assertIn(fragment, problem or "")
+        self.assertFalse(company.qbo_last_message)
 
     def test_authorize_url_carries_a_state_bound_to_user_and_company(self):
         url = self.company._qbo_action_connect()["url"]
@@ -55,7 +63,7 @@ class TestOAuthCallback(CallbackMixin, QboCase):
         self.assertGreater(state.expires_at, fields.Datetime.now())
 
     def test_callback_connects_and_reads_the_qbo_company(self):
-        company = self.callback(**self.start_connect())
+        company = self.connected(**self.start_connect())
         self.assertEqual(company, self.company)
         self.assertTrue(company._qbo_is_connected())
         self.assertEqual(company.qbo_realm_id, self.sandbox.realm_id)
@@ -76,8 +84,9 @@ class TestOAuthCallback(CallbackMixin, QboCase):
 
     def test_reused_state_is_rejected(self):
         params = self.start_connect()
-        self.assertTrue(self.callback(**params)._qbo_is_connected())
+        self.assertTrue(self.connected(**params)._qbo_is_connected())
         self.company._qbo_token_source().forget()
+        self.company.sudo().qbo_last_message = False
         self.assertRejected(self.callback(**params), "already used")
 
     def test_expired_state_is_rejected(self):
@@ -89,30 +98,49 @@ class TestOAuthCallback(CallbackMixin, QboCase):
     def test_state_of_another_user_is_rejected(self):
         params = self.start_connect()
         other = self.qbo_user("qbo_other_admin", "base.group_system")
-        company = (
+        company, problem = (
             self.env["res.company"]
             .with_user(other)
             ._qbo_oauth_callback(params["state"], code=params["code"], realm_id=params["realmId"])
         )
         self.env.invalidate_all()
-        self.assertRejected(company.with_env(self.env), "someone else")
+        self.assertRejected((company.with_env(self.env), problem), "someone else")
         # the state stays usable by the admin who started it
-        self.assertTrue(self.callback(**params)._qbo_is_connected())
+        self.assertTrue(self.connected(**params)._qbo_is_connected())
 
     def test_state_for_a_company_out_of_reach_is_rejected(self):
         params = self.start_connect()
         other_company = self.env["res.company"].create({"name": "Elsewhere Ltd"})
         self.env.user.company_ids = other_company  # the admin lost access to self.company
         self.env.user.company_id = other_company
-        self.callback(**params)
+        company, problem = self.callback(**params)
         self.assertFalse(self.company._qbo_is_connected())
-        self.assertIn("someone else", other_company.qbo_last_message)
+        self.assertIn("someone else", problem)
+        self.assertFalse(self.company.qbo_last_message)
 
     def test_denied_consent_is_reported(self):
         self.sandbox.deny_next_authorize()
         params = self.start_connect()
         self.assertEqual(params.get("error"), "access_denied")
         self.assertRejected(self.callback(**params), "access_denied")
+
+    def test_forged_realm_changes_nothing(self):
+        """A valid state and code with another realmId: QBO denies that realm, nothing stored."""
+        self.qbo_connect(self.company)
+        self.company._qbo_sync_lists(force=True)
+        self.env.invalidate_all()
+        before = (self.company.qbo_realm_id, self.company.qbo_refresh_token)
+        lists = self.env["qbo.customer"].search_count([("company_id", "=", self.company.id)])
+        self.assertTrue(lists)
+        other_realm = self.sandbox.seed({"CompanyInfo": {"CompanyName": "Someone Else Inc"}})
+        params = self.start_connect()
+        company, problem = self.callback(**{**params, "realmId": other_realm})
+        self.assertIn("did not grant access", problem)
+        self.assertFalse(company.qbo_last_message)
+        self.assertEqual((self.company.qbo_realm_id, self.company.qbo_refresh_token), before)
+        self.assertEqual(
+            self.env["qbo.customer"].search_count([("company_id", "=", self.company.id)]), lists
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -144,10 +172,13 @@ class TestOAuthCallbackHttp(CallbackMixin, QboSetupMixin, HttpCase):
         )
         self.env.invalidate_all()
         self.assertTrue(self.company._qbo_is_connected())
-        # the same redirect again is refused
-        self.url_open(
+        message = self.company.qbo_last_message
+        # the same redirect again is refused: a page for this user, nothing stored
+        answer = self.url_open(
             "/noko_qbo/oauth/callback?" + "&".join(f"{k}={v}" for k, v in params.items()),
             allow_redirects=False,
         )
+        self.assertEqual(answer.status_code, 400)
+        self.assertIn("already used", answer.text)
         self.env.invalidate_all()
-        self.assertEqual(self.company.qbo_last_message_type, "danger")
+        self.assertEqual(self.company.qbo_last_message, message)

@@ -4,6 +4,7 @@ from datetime import date
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from .common import map_employee, project_mapping
 from .test_export_flow import ExportCase
 
 
@@ -45,12 +46,13 @@ class TestPreview(ExportCase):
         preview = self.preview(unmapped | nobody | zero | long_day | long_text | exported)
         row = self._line_of(preview, unmapped)
         self.assertEqual(row.status, "blocked")
-        self.assertEqual(
-            (row.fix_model, row.fix_res_id), ("project.project", self.project_unmapped.id)
-        )
-        self.assertEqual(row.action_open_fix()["res_id"], self.project_unmapped.id)
+        mapping = project_mapping(self.project_unmapped)
+        self.assertEqual((row.fix_model, row.fix_res_id), ("qbo.project.mapping", mapping.id))
+        fix = row.action_open_fix()
+        self.assertEqual((fix["res_model"], fix["res_id"]), ("qbo.project.mapping", mapping.id))
+        self.assertEqual(fix["target"], "new")  # a dialog over the preview
         row = self._line_of(preview, nobody)
-        self.assertEqual((row.status, row.fix_model), ("blocked", "hr.employee"))
+        self.assertEqual((row.status, row.fix_model), ("blocked", "qbo.employee.mapping"))
         self.assertEqual(self._line_of(preview, zero).status, "skipped")  # left unlocked
         self.assertEqual(set(self._line_of(preview, long_day).mapped("status")), {"warning"})
         self.assertIn("24", self._line_of(preview, long_day)[0].problem)
@@ -68,9 +70,7 @@ class TestPreview(ExportCase):
         line = self.make_lines(1, employee=self.nobody)
         preview = self.preview(line)
         self.assertEqual(preview.count_blocked, 1)
-        self.nobody.sudo().qbo_payee_id = (
-            self.env["qbo.payee"].sudo().search([("name", "=", "John Johnson")])
-        )
+        map_employee(self.nobody, self.env["qbo.payee"].search([("name", "=", "John Johnson")]))
         preview.action_refresh()
         self.assertEqual((preview.count_blocked, preview.count_ready), (0, 1))
 
@@ -78,7 +78,7 @@ class TestPreview(ExportCase):
         line = self.make_lines(1)
         self.preview(line)
         self.assertEqual(line.qbo_state, "draft")
-        self.assertFalse(self.env["qbo.export"].search([("line_ids.line_id", "=", line.id)]))
+        self.assertFalse(self.env["qbo.export"].search([("result_ids.line_id", "=", line.id)]))
 
     def test_whole_filter_uses_the_domain_not_the_capped_ids(self):
         lines = self.make_lines(5, name="filter-me")

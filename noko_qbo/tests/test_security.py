@@ -2,7 +2,7 @@ from odoo.exceptions import AccessError
 from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import tagged
 
-from .common import QboCase
+from .common import QboCase, project_mapping
 
 
 @tagged("post_install", "-at_install")
@@ -50,7 +50,7 @@ class TestQboSecurity(QboCase):
         values = self.company.with_user(self.timesheet_user).read()[0]
         self.assertFalse([name for name in values if name.startswith("qbo_")])
         with self.assertRaises(AccessError):
-            self.project.with_user(self.timesheet_user).read(["qbo_customer_id"])
+            self.project.with_user(self.timesheet_user).read(["qbo_mapping_ids"])
 
     def test_qbo_manager_sees_health_not_tokens(self):
         values = self.company.with_user(self.qbo_manager).read(["qbo_realm_id", "qbo_connected"])[0]
@@ -69,11 +69,12 @@ class TestQboSecurity(QboCase):
     def test_only_qbo_managers_change_mappings(self):
         project_admin = self.qbo_user("qbo_sec_project_admin", "project.group_project_manager")
         self.assertFalse(project_admin.has_group("noko_qbo.group_qbo_manager"))
+        mapping = project_mapping(self.project)
         with self.assertRaises(AccessError):  # may write projects, not their QuickBooks mapping
-            self.project.with_user(project_admin).write({"qbo_customer_id": self.customer.id})
+            mapping.with_user(project_admin).write({"customer_id": self.customer.id})
         project_admin.group_ids |= self.env.ref("noko_qbo.group_qbo_manager")
-        self.project.with_user(project_admin).write({"qbo_customer_id": self.customer.id})
-        self.assertEqual(self.project.qbo_customer_id, self.customer)
+        mapping.with_user(project_admin).write({"customer_id": self.customer.id})
+        self.assertEqual(mapping.customer_id, self.customer)
 
     def test_only_qbo_managers_connect(self):
         with self.assertRaises(AccessError):

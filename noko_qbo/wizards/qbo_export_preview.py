@@ -10,9 +10,10 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
-from ..models.account_analytic_line import plan_is_blocked
+from ..const import SETTINGS_ACTION
+from ..models.qbo_access import check_caller
 from ..qbo.errors import QboFault
 
 _logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class QboExportPreview(models.TransientModel):
         """Server action of the timesheet list: preview the selected lines, or the whole
         filter when the user selected all of it (``active_ids`` is capped then) or, from
         the list's button, selected nothing (Noko: export the whole report)."""
-        self._qbo_check_manager()
+        check_caller(self.env.company)
         preview = self.create({"company_id": self.env.company.id})
         preview._qbo_sync_lists()
         preview._qbo_build(self._qbo_source_lines())
@@ -79,10 +80,6 @@ class QboExportPreview(models.TransientModel):
         except (UserError, QboFault) as exc:
             # The preview still shows what is known; the connection problem says the rest.
             _logger.warning("QuickBooks lists of %s not refreshed: %s", company.name, exc)
-
-    def _qbo_check_manager(self):
-        if not self.env.user.has_group("noko_qbo.group_qbo_manager"):
-            raise AccessError(self.env._("Only QuickBooks managers can export timesheets."))
 
     def _qbo_action_reopen(self):
         self.ensure_one()
@@ -159,10 +156,9 @@ class QboExportPreview(models.TransientModel):
 
     @api.model
     def _qbo_status(self, plan):
-        codes = {problem.code for problem in plan.problems}
-        if "skipped" in codes:
+        if plan.skipped:
             return "skipped"
-        if plan_is_blocked(plan):
+        if plan.blocked:
             return "blocked"
         return "warning" if plan.problems else "ready"
 
@@ -206,12 +202,13 @@ class QboExportPreview(models.TransientModel):
 
     def action_open_settings(self):
         """Settings > QuickBooks Online, where the connection and default item live."""
-        return self.env["ir.actions.act_window"]._for_xml_id("noko_qbo.res_config_settings_action")
+        check_caller(self)
+        return self.env["ir.actions.act_window"]._for_xml_id(SETTINGS_ACTION)
 
     def action_refresh(self):
         """Evaluate the same lines again (after fixing a mapping, syncing lists...)."""
         self.ensure_one()
-        self._qbo_check_manager()
+        check_caller(self, "write")
         self._qbo_sync_lists()
         self._qbo_build(self.line_ids.line_id)
         return self._qbo_action_reopen()
@@ -219,7 +216,7 @@ class QboExportPreview(models.TransientModel):
     def action_confirm(self):
         """Approve and lock every previewed, not yet exported line and queue the export."""
         self.ensure_one()
-        self._qbo_check_manager()
+        check_caller(self, "write")
         # Serialize confirmations of this preview: a double click waits here, then sees the run.
         self.env.cr.execute("SELECT id FROM qbo_export_preview WHERE id = %s FOR UPDATE", [self.id])
         if self.export_id:  # a second click: the run exists already

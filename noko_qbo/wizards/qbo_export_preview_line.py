@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..models.qbo_access import check_caller
+
 PREVIEW_STATUSES = [
     ("blocked", "Will not be sent"),
     ("warning", "Sent, with a warning"),
@@ -41,15 +43,9 @@ class QboExportPreviewLine(models.TransientModel):
     def action_open_fix(self):
         """Open the record whose setting fixes the problem (project, employee, settings)."""
         self.ensure_one()
+        check_caller(self.preview_id)
         if self.fix_model == "res.company":
             return self.preview_id.action_open_settings()
         if not self.fix_model or not self.fix_res_id:
             return False
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.fix_model,
-            "res_id": self.fix_res_id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }
+        return self.env[self.fix_model].browse(self.fix_res_id)._qbo_action_open()

@@ -1,22 +1,18 @@
 from odoo import fields, models
 
-RESULT_STATES = [
-    ("pending", "Waiting"),
-    ("exported", "Exported"),
-    ("skipped", "Skipped"),
-    ("failed", "Needs attention"),
-]
+from ..const import RESULT_STATES
 
 
-class QboExportLine(models.Model):
-    """What one export run did with one timesheet line.
+class QboExportResult(models.Model):
+    """What one export run did with one timesheet line: part of the run's audit trail.
 
     A run keeps its own result per line, so its history stays true after the
     line is exported by a later run, unlocked or deleted. The line itself only
-    carries its current state (``account.analytic.line.qbo_state``).
+    carries its current state (``account.analytic.line.qbo_state``). Nobody
+    writes results but the export code.
     """
 
-    _name = "qbo.export.line"
+    _name = "qbo.export.result"
     _description = "QuickBooks Online export result"
     _order = "export_id, date, id"
 
@@ -59,14 +55,8 @@ class QboExportLine(models.Model):
                 "message": False,
             }
         )
-        self.line_id._qbo_internal().write(
-            {
-                "qbo_state": "exported",
-                "qbo_time_activity_id": qbo_id,
-                "qbo_realm_id": self.export_id.company_id.sudo().qbo_realm_id,
-                "qbo_error": False,
-            }
-        )
+        if self.line_id:
+            self.line_id._qbo_mark_exported(qbo_id)
 
     def _qbo_set_failed(self, message):
         """Not sent: the reason goes on the result and on the line (which stays approved)."""
@@ -78,3 +68,6 @@ class QboExportLine(models.Model):
             )
         )
         own.line_id._qbo_internal().write({"qbo_error": message})
+
+    def _qbo_set_skipped(self, message):
+        self.write({"state": "skipped", "message": message})

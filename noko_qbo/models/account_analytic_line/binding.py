@@ -1,0 +1,128 @@
+"""A timesheet line bound to its QBO TimeActivity: marking it exported, unlocking it.
+
+Connector vocabulary: a line is *bound* once QBO holds it (``qbo_time_activity_id``
+and ``qbo_realm_id`` set, state ``exported``). :meth:`_qbo_mark_exported` is the
+only place that binds a line.
+"""
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+from ..qbo_access import check_caller
+from ..qbo_user_message import qbo_user_errors
+
+
+class AccountAnalyticLine(models.Model):
+    # One file per concern of the model: deliberately not merged with the others.
+    _inherit = "account.analytic.line"  # pylint: disable=consider-merging-classes-inherited
+
+    def _qbo_mark_exported(self, qbo_id):
+        """QBO holds this line as TimeActivity ``qbo_id`` (of the line's company's realm)."""
+        self.ensure_one()
+        self._qbo_internal().write(
+            {
+                "qbo_state": "exported",
+                "qbo_time_activity_id": qbo_id,
+                "qbo_realm_id": self.company_id.sudo().qbo_realm_id,
+                "qbo_error": False,
+            }
+        )
+
+    def _qbo_bind(self, qbo_id, outcome="reconciled"):
+        """Bind the line, recording it on the result of the run that approved it, if any."""
+        self.ensure_one()
+        result = (
+            self.env["qbo.export.result"]
+            .sudo()
+            .search(
+                [("line_id", "=", self.id), ("export_id", "=", self.sudo().qbo_export_id.id)],
+                limit=1,
+            )
+        )
+        if result:
+            result._qbo_set_exported(qbo_id, outcome)
+        else:
+            self._qbo_mark_exported(qbo_id)
+
+    # ------------------------------------------------------------------ unlock
+
+    def action_qbo_unlock(self):
+        """Back to draft: approved lines that QBO has not received yet (QuickBooks managers)."""
+        check_caller(self, "write")
+        lines = self.sudo()
+        lines._qbo_lock_rows()
+        lines.invalidate_recordset(["qbo_state", "qbo_time_activity_id", "qbo_export_id"])
+        exported = lines.filtered(
+            lambda line: line.qbo_state == "exported" or line.qbo_time_activity_id
+        )
+        if exported:
+            raise UserError(
+                self.env._(
+                    "The timesheet line %(line)s is already in QuickBooks Online: it cannot "
+                    "be unlocked.",
+                    line=exported[0]._qbo_label(),
+                )
+            )
+        approved = lines.filtered(lambda line: line.qbo_state == "approved")
+        in_qbo = approved._qbo_bind_already_sent()
+        unlocked = approved - in_qbo
+        runs = unlocked.qbo_export_id
+        unlocked._qbo_internal().write({"qbo_state": "draft", "qbo_error": False})
+        runs._qbo_record_unlock(unlocked)
+        return self._qbo_unlock_notification(in_qbo, unlocked)
+
+    def _qbo_unlock_notification(self, in_qbo, unlocked):
+        # The Action menu's server action hands this on to the web client: always an action.
+        if in_qbo:
+            message = self.env._(
+                "%(found)s of these lines were already in QuickBooks Online (an interrupted "
+                "export had sent them): they are now marked exported and stay locked. "
+                "%(unlocked)s lines were unlocked.",
+                found=len(in_qbo),
+                unlocked=len(unlocked),
+            )
+        else:
+            message = self.env._(
+                "%(count)s lines unlocked: they can be edited again.", count=len(unlocked)
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if in_qbo else "success",
+                "sticky": bool(in_qbo),
+                "message": message,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _qbo_bind_already_sent(self):
+        """The approved lines QBO already holds, bound as exported: they must stay locked.
+
+        An export job that dies after QBO created its TimeActivities but before its
+        transaction commits leaves those lines approved. Unlocked and edited, they
+        would be sent a second time; so unlocking first asks QBO, by each line's
+        marker, and refuses to guess when QBO cannot be asked.
+        """
+        bound = self.browse()
+        for company in self.company_id:
+            lines = self.filtered(lambda line, company=company: line.company_id == company)
+            keys = {line._qbo_request_key(): line for line in lines}
+            with qbo_user_errors(
+                self.env, lambda text, c=company: self._qbo_unlock_needs_qbo(c, text)
+            ):
+                found = company._qbo_client().find_time_activities(
+                    {key: fields.Date.to_string(line.date) for key, line in keys.items()}
+                )
+            for key, stored in found.items():
+                keys[key]._qbo_bind(stored["Id"])
+                bound |= keys[key]
+        return bound
+
+    def _qbo_unlock_needs_qbo(self, company, text):
+        return self.env._(
+            "Unlocking needs the connection to QuickBooks Online of %(company)s: it first "
+            "checks that an interrupted export did not send these lines already. %(error)s",
+            company=company.name,
+            error=text,
+        )

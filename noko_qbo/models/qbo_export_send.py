@@ -1,0 +1,148 @@
+"""The export job: send one chunk of a run's lines. Steps: relevance, lock, plan, send, bind.
+
+Each job is one transaction (queue_job 19 forbids commits), so a chunk's
+bookkeeping is written as soon as QBO answers; every chunk first asks QBO
+which of its lines it already holds (the client's reconciliation by marker),
+so a chunk re-run after a crash, a retry or a rollback never sends a line twice.
+"""
+
+from odoo import models
+from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..qbo.errors import QboFault
+from .qbo_user_message import refusal_message, user_message
+
+
+class QboExport(models.Model):
+    # One file per concern of the model: deliberately not merged with the others.
+    _inherit = "qbo.export"  # pylint: disable=consider-merging-classes-inherited
+
+    def _qbo_export_chunk(self, results):
+        """Job: send one chunk of the run's lines."""
+        self.ensure_one()
+        results = results.sudo().exists().filtered(lambda result: result.state == "pending")
+        if not results:
+            return self.env._("Nothing left to send.")
+        if self.state == "failed":
+            results._qbo_set_failed(
+                self.env._("Not sent: the run stopped (%(reason)s).", reason=self.failure_message)
+            )
+            return self.env._("Run stopped: %s lines not sent.", len(results))
+        if self.state == "queued":
+            self.state = "running"
+        sendable = self._qbo_relevant(results)
+        if not sendable:
+            return self.env._("Nothing left to send.")
+        try:
+            sendable.line_id._qbo_lock_rows()
+        except UserError as exc:
+            raise RetryableJobError(str(exc), seconds=30) from exc
+        sendable.line_id.invalidate_recordset()
+        # Another transaction may have committed changes to these lines since our
+        # snapshot was taken (the lock would then fail to serialize): decide again.
+        sendable = self._qbo_relevant(sendable)
+        plans = sendable.line_id._qbo_time_activity_plans(self.company_id, run=self)
+        blocked = sendable.filtered(lambda result: plans[result.line_id.id].blocked)
+        for result in blocked:
+            problems = plans[result.line_id.id].problems
+            result._qbo_set_failed("\n".join(p.message for p in problems if p.blocking))
+        to_send = sendable - blocked
+        if to_send:
+            self._qbo_send(to_send, plans)
+        return self.env._(
+            "%(sent)s lines sent, %(blocked)s blocked by a problem.",
+            sent=len(to_send),
+            blocked=len(blocked),
+        )
+
+    def _qbo_relevant(self, results):
+        """The results whose line this run may still send; the others are skipped here."""
+        relevant_ids = []
+        for result in results:
+            line = result.line_id
+            reason = (
+                line._qbo_skip_reason(self.company_id, run=self)
+                if line
+                else self.env._("The timesheet line was deleted.")
+            )
+            if reason:
+                result._qbo_set_skipped(reason)
+            else:
+                relevant_ids.append(result.id)
+        return results.browse(relevant_ids)
+
+    def _qbo_send(self, results, plans):
+        """Send the lines of ``results`` in one client call and record every answer."""
+        payloads, keys, by_key = [], [], {}
+        for result in results:
+            line = result.line_id
+            key = line._qbo_request_key()
+            payloads.append(line._qbo_time_activity_payload(plans[line.id]))
+            keys.append(key)
+            by_key[key] = result
+        try:
+            client = self.company_id.sudo()._qbo_client()
+            answers = client.send_time_activities(payloads, keys, reconcile_first=True)
+        except QboFault as fault:
+            if fault.retryable or fault.uncertain:
+                raise RetryableJobError(fault.summary(), seconds=fault.retry_after or 60) from fault
+            if fault.connection_lost:
+                return self._qbo_connection_lost(results, fault)
+            raise
+        except UserError as error:  # not connected
+            return self._qbo_connection_lost(results, error)
+        self._qbo_retry_transient(answers)
+        lost = [answer for answer in answers if _failed(answer) and answer.fault.connection_lost]
+        for answer in answers:
+            result = by_key[answer.key]
+            if answer.outcome in ("created", "reconciled"):
+                result._qbo_set_exported(answer.qbo_id, answer.outcome)
+            elif not answer.fault.connection_lost:
+                result._qbo_set_failed(refusal_message(self.env, answer.fault))
+        if lost:
+            lost_results = self.env["qbo.export.result"].browse([by_key[a.key].id for a in lost])
+            self._qbo_connection_lost(lost_results, lost[0].fault)
+        results.line_id.flush_recordset()
+        return True
+
+    def _qbo_retry_transient(self, answers):
+        """Roll back and try the whole chunk later when some lines failed for a passing reason.
+
+        The next attempt reconciles first, so what QBO created meanwhile is bound,
+        not sent again. A lost connection wins: those lines wait for a reconnect.
+        """
+        transient = [
+            answer
+            for answer in answers
+            if _failed(answer) and (answer.fault.retryable or answer.fault.uncertain)
+        ]
+        if not transient or any(_failed(a) and a.fault.connection_lost for a in answers):
+            return
+        wait = max((answer.fault.retry_after or 0) for answer in transient) or 60
+        raise RetryableJobError(
+            self.env._(
+                "%(count)s lines could not be sent yet: %(fault)s",
+                count=len(transient),
+                fault=transient[0].fault.summary(),
+            ),
+            seconds=wait,
+        )
+
+    def _qbo_connection_lost(self, results, error):
+        """The connection needs a human: stop the run; its lines stay approved, nothing lost."""
+        self.ensure_one()
+        reason = self.env._(
+            "%(error)s Then export the lines of the filter 'Approved (waiting)' again: they "
+            "are still approved and will be sent once.",
+            error=user_message(self.env, error),
+        )
+        results._qbo_set_failed(self.env._("Not sent: the connection to QuickBooks is lost."))
+        self.write({"state": "failed", "failure_message": reason})
+        self.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        return False
+
+
+def _failed(answer):
+    return answer.outcome == "failed" and answer.fault is not None
