@@ -1,0 +1,19 @@
+"""19.0.2: ``qbo.export.line`` is now ``qbo.export.result`` (what a run did with a line)."""
+
+from odoo.tools.sql import rename_table, table_exists
+
+OLD, NEW = "qbo.export.line", "qbo.export.result"
+
+
+def migrate(cr, version):
+    if not version or not table_exists(cr, "qbo_export_line"):
+        return
+    rename_table(cr, "qbo_export_line", "qbo_export_result")
+    cr.execute("UPDATE ir_model SET model = %s WHERE model = %s", [NEW, OLD])
+    cr.execute("UPDATE ir_model_fields SET model = %s WHERE model = %s", [NEW, OLD])
+    cr.execute("UPDATE ir_model_fields SET relation = %s WHERE relation = %s", [NEW, OLD])
+    cr.execute("UPDATE ir_model_data SET model = %s WHERE model = %s", [NEW, OLD])
+    cr.execute(
+        """UPDATE ir_model_data SET name = replace(name, 'qbo_export_line', 'qbo_export_result')
+            WHERE module = 'noko_qbo' AND name LIKE '%%qbo_export_line%%'"""
+    )
