@@ -11,7 +11,6 @@ arrive out of order and one delivery may concern several companies.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -85,17 +84,17 @@ class Event:
 def verify_signature(raw_body: bytes, signature: str | None, verifier_token: str) -> bool:
     """Whether ``signature`` (the ``intuit-signature`` header) signs ``raw_body``.
 
-    Constant-time comparison of the decoded digests; a missing, empty or
-    undecodable signature, or no verifier token, is False.
+    Compares the canonical base64 text in constant time; a missing, empty or
+    non-ASCII signature, or no verifier token, is False.
     """
     if not signature or not verifier_token:
         return False
     try:
-        received = base64.b64decode(signature.strip(), validate=True)
-    except (binascii.Error, ValueError):
+        received = signature.strip().encode("ascii")
+    except UnicodeEncodeError:
         return False
-    expected = hmac.new(verifier_token.encode("utf-8"), bytes(raw_body), hashlib.sha256).digest()
-    return hmac.compare_digest(expected, received)
+    digest = hmac.new(verifier_token.encode("utf-8"), bytes(raw_body), hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), received)
 
 
 def parse_events(raw_body) -> list[Event]:
