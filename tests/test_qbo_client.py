@@ -43,7 +43,7 @@ def test_company_info_preferences_and_time_tracking(client, fresh_sandbox):
     "name", ["Amy's Bird Sanctuary", "A & W Landscaping", "Café Zoë", "Jeff's Jalopies"]
 )
 def test_names_with_apostrophes_ampersands_and_accents_are_found(client, name):
-    rows = client.query(query.select("Customer", query.where(DisplayName=name)))
+    rows = client.query(query.select("Customer", query.condition("DisplayName", name)))
     assert [row["DisplayName"] for row in rows] == [name]
 
 
@@ -52,17 +52,18 @@ def test_backslash_and_quote_escaping():
     assert query.quote("back\\slash") == "'back\\\\slash'"
     assert query.quote("a\\'b") == "'a\\\\\\'b'"
     assert query.quote("Café Zoë") == "'Café Zoë'"
-    assert query.where(Active=True, Id=["1", "2"]) == "Active = true AND Id IN ('1', '2')"
+    assert query.condition("Active", True) == "Active = true"
+    assert query.condition("Id", ["1", "2"]) == "Id IN ('1', '2')"
 
 
 def test_a_name_ending_in_a_backslash_cannot_break_out_of_the_literal(client):
-    rows = client.query(query.select("Customer", query.where(DisplayName="x\\' OR Id > '0")))
+    rows = client.query(query.select("Customer", query.condition("DisplayName", "x\\' OR Id > '0")))
     assert rows == []
 
 
 def test_a_query_that_matches_nothing_is_an_empty_list(client):
-    assert client.query(query.select("Customer", query.where(DisplayName="Nobody"))) == []
-    assert len(client.query_all("Customer", query.where(Active=True))) == 11
+    assert client.query(query.select("Customer", query.condition("DisplayName", "Nobody"))) == []
+    assert len(client.query_all("Customer", query.condition("Active", True))) == 11
 
 
 def test_query_parse_error_is_a_validation_fault_not_retried(client):
@@ -73,7 +74,7 @@ def test_query_parse_error_is_a_validation_fault_not_retried(client):
 
 
 def test_inactive_records_need_active_in(client):
-    where = query.where(Id=CLOSED)
+    where = query.condition("Id", CLOSED)
     assert client.query_all("Customer", where) == []
     rows = client.query_all("Customer", f"{where} AND Active IN (true, false)")
     assert [row["Id"] for row in rows] == [CLOSED]

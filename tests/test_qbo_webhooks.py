@@ -131,7 +131,7 @@ def test_cloud_events_are_read_into_the_same_events():
         b'{"eventNotifications": {"realmId": "1"}}',
         b'{"eventNotifications": [{"dataChangeEvent": {"entities": []}}]}',
         b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {}}]}',
-        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [{"id": "2"}]}}]}',
+        b'{"eventNotifications": [{"realmId": "1", "dataChangeEvent": {"entities": [{}]}}]}',
         b'[{"type": "qbo.timeactivity.deleted.v1", "intuitaccountid": "1"}]',
         b'[{"type": "com.example.other", "intuitentityid": "2", "intuitaccountid": "1"}]',
         b"[42]",

@@ -41,13 +41,8 @@ def condition(field, value):
     return f"{field} = {literal(value)}"
 
 
-def where(**conditions):
-    """Conditions joined with AND (QBO has no OR): ``where(Active=True, Id=['1', '2'])``."""
-    return " AND ".join(condition(field, value) for field, value in conditions.items())
-
-
 def select(entity, where_clause="", order_by="", start_position=None, max_results=None):
-    """A full ``SELECT *`` statement; ``where_clause`` is already escaped (see :func:`where`)."""
+    """A full ``SELECT *``; ``where_clause`` is already escaped (see :func:`condition`)."""
     parts = [f"SELECT * FROM {entity}"]
     if where_clause:
         parts.append(f"WHERE {where_clause}")

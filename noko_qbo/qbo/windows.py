@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 #: What a request is, for pacing: anything (reads, deletes), a batch request, or a
 #: single create of a bulk send, which may only use what batches and headroom leave.
 REQUEST, BATCH, BULK = "request", "batch", "bulk"
-KINDS = (REQUEST, BATCH, BULK)
 
 
 @dataclass
