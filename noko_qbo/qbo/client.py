@@ -93,7 +93,8 @@ class QboClient:
     :class:`.pacing.WindowStore`, e.g. the Odoo layer's PostgreSQL one) shares
     the realm's windows across processes; without it, clients of one realm in
     this process share :func:`.pacing.pacer_for`. Hook: ``session``,
-    ``pacer`` and ``retry`` can be injected (tests, benchmarks, stricter jobs).
+    ``pacer`` (whose limits then win over ``limits``) and ``retry`` can be
+    injected (tests, benchmarks, stricter jobs).
     """
 
     def __init__(
@@ -260,25 +261,20 @@ class QboClient:
     def remove_time_activity(self, activity_id, *, deadline=None):
         """Delete a TimeActivity whatever its SyncToken: the activity as it was, or None if gone.
 
-        Reads it for its current SyncToken, deletes, and on a stale SyncToken
-        (someone edited it meanwhile) reads and tries once more. A TimeActivity
-        QBO no longer has (the read finds nothing, or the delete answers
-        not_found / 610) counts as removed: None.
+        Reads it for its current SyncToken and deletes; on a stale SyncToken
+        (5010: someone edited it meanwhile) reads again and tries once more.
+        A TimeActivity QBO no longer has (the read answers 610/404, or the
+        delete answers not_found) counts as removed: None.
         """
-        for attempt in (1, 2):
-            current = self.get_time_activity(activity_id, deadline=deadline)
-            if current is None:
-                return None
-            try:
-                self.delete_time_activity(activity_id, current.get("SyncToken"), deadline=deadline)
-            except QboFault as fault:
-                if fault.kind == "not_found":
-                    return None
-                if fault.kind == "stale" and attempt == 1:
-                    continue
+        current = self.get_time_activity(activity_id, deadline=deadline)
+        try:
+            return self._delete_as_read(current, deadline)
+        except QboFault as fault:
+            if fault.kind != "stale":
                 raise
-            return current
-        return None  # pragma: no cover - the loop returns or raises
+        return self._delete_as_read(
+            self.get_time_activity(activity_id, deadline=deadline), deadline
+        )
 
     def batch_create(self, items, request_id=None, *, deadline=None):
         """Create up to ``batch_size`` TimeActivities in one ``/batch`` request.
@@ -316,6 +312,18 @@ class QboClient:
         from .reconciliation import find_marked
 
         return find_marked(self, dated_keys, deadline=deadline)
+
+    def _delete_as_read(self, current, deadline):
+        """Delete ``current`` (just read) with its SyncToken; None when it is gone already."""
+        if current is None:
+            return None
+        try:
+            self.delete_time_activity(current["Id"], current.get("SyncToken"), deadline=deadline)
+        except QboFault as fault:
+            if fault.kind == "not_found":
+                return None
+            raise
+        return current
 
     # ------------------------------------------------------------------ writes, for the sender
 

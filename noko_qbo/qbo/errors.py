@@ -72,8 +72,8 @@ class QboFault(Exception):
     """A failure QuickBooks reported, or one that kept us from hearing its answer.
 
     ``kind`` is what callers act on (see :data:`KINDS`); ``code``, ``message``,
-    ``detail`` and ``element`` come from QBO's first ``Error`` (``errors`` holds
-    all of them); ``retry_after`` is in seconds (throttles only, unless the
+    ``detail`` and ``element`` come from QBO's first ``Error`` (its type refines
+    the kind); ``retry_after`` is in QBO seconds (throttles only, unless the
     server sent a Retry-After); ``status`` is the HTTP status or ``None`` when
     no answer arrived. ``uncertain`` is true when the request may have been
     applied although we saw no answer (timeout or dropped connection after
@@ -90,8 +90,6 @@ class QboFault(Exception):
         retry_after=None,
         status=None,
         *,
-        fault_type="",
-        errors=(),
         uncertain=False,
     ):
         if kind not in KINDS:
@@ -103,15 +101,6 @@ class QboFault(Exception):
         self.element = element or ""
         self.retry_after = retry_after
         self.status = status
-        self.fault_type = fault_type or ""
-        self.errors = tuple(
-            {
-                **error,
-                "message": redact(error.get("message", "")),
-                "detail": redact(error.get("detail", "")),
-            }
-            for error in errors
-        )
         self.uncertain = uncertain
         super().__init__(self.summary())
 
@@ -323,8 +312,6 @@ def _fault_from_errors(errors, fault_type, status, headers, now=None):
         element=first["element"],
         retry_after=retry_after,
         status=status,
-        fault_type=fault_type,
-        errors=errors,
     )
 
 

@@ -47,14 +47,14 @@ class Limits:
             raise ValueError("headroom_per_minute cannot be negative")
 
     @property
-    def requests_per_window(self):
+    def usable_requests_per_minute(self):
         """Requests a minute, as bounded by both the minute and the second limit."""
         return min(self.requests_per_minute, 60 * self.requests_per_second)
 
     @property
     def single_creates_per_minute(self):
         """Requests a minute left for single creates once batches and the headroom have theirs."""
-        spare = self.requests_per_window - self.batch_per_minute - self.headroom_per_minute
+        spare = self.usable_requests_per_minute - self.batch_per_minute - self.headroom_per_minute
         return max(0, spare)
 
 

@@ -75,7 +75,6 @@ class RotatingTokens:
         self._unpersisted = None
         self.refresh_margin = refresh_margin
         self._clock = clock
-        self.refresh_count = 0
 
     def current(self):
         with self._lock:
@@ -96,7 +95,6 @@ class RotatingTokens:
             return self._tokens
         answer = self._oauth.refresh(self._tokens.refresh_token, realm_id=self._tokens.realm_id)
         fresh = carry_over(self._tokens, answer)
-        self.refresh_count += 1
         self._unpersisted = fresh
         self._flush()
         _logger.info("QBO tokens refreshed and persisted for realm %s", fresh.realm_id)
