@@ -168,3 +168,28 @@ def test_a_deadline_reached_after_some_lines_were_created_keeps_them():
     outcomes = Counter(r.outcome for r in results)
     assert outcomes == {"created": 30, "deferred": 15}
     assert all(r.qbo_id for r in results[:30])
+
+
+def test_a_pacing_store_that_fails_mid_run_still_answers_every_line():
+    sent, keys = lines(45)
+
+    def qbo(method, route, params, body):
+        items = body["BatchItemRequest"]
+        answers = [{"bId": i["bId"], "TimeActivity": {"Id": f"9{i['bId']}"}} for i in items]
+        return Reply(200, {"BatchItemResponse": answers})
+
+    client, _session, _clock = scripted_client(qbo, limits=ONE_WORKER)
+    store, transactions = client.pacer.store, [0]
+    original = store.transaction
+
+    def failing_transaction():
+        transactions[0] += 1
+        if transactions[0] > 2:  # the first batch is admitted and answered, then the row is gone
+            raise OSError("database connection lost")
+        return original()
+
+    store.transaction = failing_transaction
+    results = client.send_time_activities(sent, keys)
+    assert [r.outcome for r in results[:30]] == ["created"] * 30
+    assert {r.outcome for r in results[30:]} == {"failed"}
+    assert all(r.fault.code == "OSError" for r in results[30:])

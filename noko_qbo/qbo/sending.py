@@ -125,7 +125,6 @@ class TimeActivitySender:
         concurrent = client.limits.concurrent
         self.workers = min(concurrent, workers or max(1, concurrent // 2))
         self.max_rounds = max_rounds
-        self.reconciliations = 0
         self._queue = deque()
         self._lock = threading.Lock()
         self._stop_fault = None
@@ -174,13 +173,12 @@ class TimeActivitySender:
     def _drain(self):
         """Run the workers until the queue is empty or the run stopped."""
         workers = min(self.workers, len(self._queue))
-        if workers <= 1:
-            if workers:
-                self._work()
-            return
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(self._work) for _ in range(workers)]:
-                future.result()
+        if workers == 1:
+            self._work()
+        elif workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for future in [pool.submit(self._work) for _ in range(workers)]:
+                    future.result()
 
     def _work(self):
         """One thread: take what the pacer admits, send it, settle the answers; until done."""
@@ -360,8 +358,7 @@ class TimeActivitySender:
         return highest
 
     def _lookup(self, lines):
-        with self._lock:
-            self.reconciliations += 1
+        """QBO's copies of ``lines``, by marker."""
         dated_keys = {line.key: line.payload.get("TxnDate") for line in lines}
         return find_marked(self.client, dated_keys, deadline=self.deadline)
 
