@@ -1,10 +1,12 @@
-"""QboClient against the sandbox: reads, escaping, single writes, batches, injected failures."""
+"""QboClient against the sandbox (or a scripted QBO): reads, escaping, writes, batches, faults."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from qbo_support import connect
+from qbo_support import FakeClock, Reply, connect, fault_body, scripted_client
 
 from noko_qbo.qbo import query
-from noko_qbo.qbo.errors import QboFault
+from noko_qbo.qbo.errors import Deferred, QboFault
 from noko_qbo.qbo.payloads import build_time_activity
 from noko_qbo.qbo.retry import RetryPolicy
 
@@ -41,7 +43,7 @@ def test_company_info_preferences_and_time_tracking(client, fresh_sandbox):
     "name", ["Amy's Bird Sanctuary", "A & W Landscaping", "Café Zoë", "Jeff's Jalopies"]
 )
 def test_names_with_apostrophes_ampersands_and_accents_are_found(client, name):
-    rows = client.query(query.select("Customer", query.where(DisplayName=name)))
+    rows = client.query(query.select("Customer", query.condition("DisplayName", name)))
     assert [row["DisplayName"] for row in rows] == [name]
 
 
@@ -50,17 +52,18 @@ def test_backslash_and_quote_escaping():
     assert query.quote("back\\slash") == "'back\\\\slash'"
     assert query.quote("a\\'b") == "'a\\\\\\'b'"
     assert query.quote("Café Zoë") == "'Café Zoë'"
-    assert query.where(Active=True, Id=["1", "2"]) == "Active = true AND Id IN ('1', '2')"
+    assert query.condition("Active", True) == "Active = true"
+    assert query.condition("Id", ["1", "2"]) == "Id IN ('1', '2')"
 
 
 def test_a_name_ending_in_a_backslash_cannot_break_out_of_the_literal(client):
-    rows = client.query(query.select("Customer", query.where(DisplayName="x\\' OR Id > '0")))
+    rows = client.query(query.select("Customer", query.condition("DisplayName", "x\\' OR Id > '0")))
     assert rows == []
 
 
 def test_a_query_that_matches_nothing_is_an_empty_list(client):
-    assert client.query(query.select("Customer", query.where(DisplayName="Nobody"))) == []
-    assert client.count("Customer", query.where(Active=True)) == 11
+    assert client.query(query.select("Customer", query.condition("DisplayName", "Nobody"))) == []
+    assert len(client.query_all("Customer", query.condition("Active", True))) == 11
 
 
 def test_query_parse_error_is_a_validation_fault_not_retried(client):
@@ -71,7 +74,7 @@ def test_query_parse_error_is_a_validation_fault_not_retried(client):
 
 
 def test_inactive_records_need_active_in(client):
-    where = query.where(Id=CLOSED)
+    where = query.condition("Id", CLOSED)
     assert client.query_all("Customer", where) == []
     rows = client.query_all("Customer", f"{where} AND Active IN (true, false)")
     assert [row["Id"] for row in rows] == [CLOSED]
@@ -88,7 +91,7 @@ def test_single_create_with_requestid_replays_instead_of_duplicating(client, fre
         client.create_time_activity(payload, "x" * 51)
 
 
-def test_single_create_faults_come_through_python_quickbooks_as_qbo_faults(client):
+def test_single_create_faults_are_qbo_faults_with_their_http_status(client):
     with pytest.raises(QboFault) as caught:
         client.create_time_activity(activity(customer=CLOSED), "req-2")
     assert caught.value.kind == "not_found" and caught.value.status == 400
@@ -169,9 +172,10 @@ def test_throttle_that_never_ends_raises_a_throttle_fault(make_sandbox):
 
 
 def test_clients_of_one_realm_share_one_pacer(fresh_sandbox, make_sandbox):
-    first, second = connect(fresh_sandbox), connect(fresh_sandbox)
+    first, second = (connect(fresh_sandbox, shared_pacer=True) for _ in range(2))
     assert first.pacer is second.pacer
-    assert connect(make_sandbox()).pacer is not first.pacer  # another server, another realm
+    other = connect(make_sandbox(), shared_pacer=True)
+    assert other.pacer is not first.pacer  # another server, another realm
 
 
 def test_batch_size_is_configurable_down_to_ten(fresh_sandbox):
@@ -179,3 +183,147 @@ def test_batch_size_is_configurable_down_to_ten(fresh_sandbox):
     for size in (9, 31):
         with pytest.raises(ValueError):
             connect(fresh_sandbox, batch_size=size)
+
+
+def test_every_read_is_counted_and_writes_are_not(client):
+    client.company_info()
+    client.query_all("Item")
+    created = client.create_time_activity(activity(), "req-reads")
+    client.get_time_activity(created["Id"])
+    assert client.stats["reads"] == 3
+    assert client.stats["requests"] == 4
+
+
+def test_get_time_activity_is_none_once_it_is_gone(client):
+    created = client.create_time_activity(activity(), "req-get")
+    assert client.get_time_activity(created["Id"])["Id"] == created["Id"]
+    client.delete_time_activity(created["Id"], created["SyncToken"])
+    assert client.get_time_activity(created["Id"]) is None
+
+
+def test_time_activities_by_ids_returns_those_that_exist_in_short_statements(client):
+    made = [client.create_time_activity(activity(minutes=m), f"req-ids-{m}") for m in (5, 10, 15)]
+    wanted = [a["Id"] for a in made] + [str(n) for n in range(5000, 5150)]
+    reads = client.stats["reads"]
+    found = client.time_activities_by_ids(wanted)
+    assert sorted(a["Id"] for a in found) == sorted(a["Id"] for a in made)
+    assert client.stats["reads"] - reads == 2  # 153 ids: two statements of at most 100
+
+
+def test_time_activities_updated_since_pages_and_gives_the_newest_time(client, fresh_sandbox):
+    old = client.create_time_activity(activity(minutes=5), "req-old")
+    since = datetime.fromisoformat(old["MetaData"]["LastUpdatedTime"])
+    fresh_sandbox.advance_clock(120)
+    new = client.create_time_activity(activity(minutes=10), "req-new")
+    rows, newest = client.time_activities_updated_since(since)
+    assert [row["Id"] for row in rows] == [new["Id"]]
+    assert newest == datetime.fromisoformat(new["MetaData"]["LastUpdatedTime"])
+    # a naive datetime is UTC; nothing changed after the newest one
+    naive = newest.astimezone(UTC).replace(tzinfo=None)
+    assert client.time_activities_updated_since(naive) == ([], None)
+    assert len(client.time_activities_updated_since(since - timedelta(days=1)).rows) == 2
+
+
+def test_time_activities_between_two_dates_included(client):
+    for day, request_id in (("2025-03-02", "a"), ("2025-03-03", "b"), ("2025-03-05", "c")):
+        client.create_time_activity({**activity(), "TxnDate": day}, f"req-between-{request_id}")
+    rows = client.time_activities_between("2025-03-03", datetime(2025, 3, 5))
+    assert sorted(row["TxnDate"] for row in rows) == ["2025-03-03", "2025-03-05"]
+
+
+def test_remove_time_activity_reads_the_sync_token_then_deletes(client, fresh_sandbox):
+    created = client.create_time_activity(activity(), "req-remove")
+    removed = client.remove_time_activity(created["Id"])
+    assert removed["Id"] == created["Id"]
+    assert fresh_sandbox.entities("TimeActivity") == []
+    assert client.remove_time_activity(created["Id"]) is None  # already gone counts as removed
+
+
+def scripted_activity(sync_token):
+    return {"TimeActivity": {"Id": "42", "SyncToken": sync_token, "TxnDate": "2025-03-03"}}
+
+
+def test_remove_with_a_stale_sync_token_reads_again_and_retries_once():
+    tokens = iter(["0", "1", "2"])
+
+    def qbo(method, route, params, body):
+        if method == "GET":
+            return Reply(200, scripted_activity(next(tokens)))
+        if body["SyncToken"] == "0":  # someone edited it between our read and our delete
+            return Reply(400, fault_body(5010, "Stale Object Error"))
+        return Reply(200, {"TimeActivity": {"Id": "42", "status": "Deleted"}})
+
+    client, session, _clock = scripted_client(qbo)
+    assert client.remove_time_activity("42")["SyncToken"] == "1"
+    deletes = [call for call in session.calls if call[0] == "POST"]
+    assert [body["SyncToken"] for _m, _r, _p, body in deletes] == ["0", "1"]
+    assert all(params["operation"] == "delete" for _m, _r, params, _b in deletes)
+
+
+def test_remove_gives_up_after_a_second_stale_sync_token():
+    def qbo(method, route, params, body):
+        if method == "GET":
+            return Reply(200, scripted_activity("0"))
+        return Reply(400, fault_body(5010, "Stale Object Error"))
+
+    client, session, _clock = scripted_client(qbo)
+    with pytest.raises(QboFault) as caught:
+        client.remove_time_activity("42")
+    assert caught.value.kind == "stale"
+    assert len(session.calls) == 4
+
+
+def test_remove_when_the_delete_finds_nothing_counts_as_removed():
+    def qbo(method, route, params, body):
+        if method == "GET":
+            return Reply(200, scripted_activity("3"))
+        return Reply(400, fault_body(610, "Object Not Found"))
+
+    client, _session, _clock = scripted_client(qbo)
+    assert client.remove_time_activity("42") is None
+
+
+def test_a_throttled_read_with_a_deadline_is_deferred_without_sleeping_past_it():
+    def qbo(method, route, params, body):
+        return Reply(429, "", headers={"Retry-After": "30"})
+
+    client, session, clock = scripted_client(qbo)
+    start = clock.now
+    with pytest.raises(Deferred) as caught:
+        client.query("SELECT * FROM Item", deadline=start + 10)
+    assert clock.now <= start + 10
+    assert len(session.calls) == 1
+    assert caught.value.retry_after == pytest.approx(30.0)
+    assert client.stats["throttled"] == 1
+
+
+def test_a_server_backoff_past_the_deadline_is_deferred():
+    def qbo(method, route, params, body):
+        return Reply(503, "<html><title>503 Service Unavailable</title></html>")
+
+    clock = FakeClock()
+    retry = RetryPolicy(base_delay=8.0, sleep=clock.sleep, clock=clock)
+    client, session, _clock = scripted_client(qbo, clock=clock, retry=retry)
+    with pytest.raises(Deferred) as caught:
+        client.query("SELECT * FROM Item", deadline=clock.now + 3)
+    assert len(session.calls) == 1
+    assert caught.value.kind == "server"
+    assert clock.slept == []
+
+
+def test_single_creates_and_deletes_go_through_our_transport():
+    def qbo(method, route, params, body):
+        return Reply(200, {"TimeActivity": {"Id": "7", "SyncToken": "0"}})
+
+    client, session, _clock = scripted_client(qbo)
+    client.create_time_activity(activity(), "req-transport")
+    client.delete_time_activity("7", "0")
+    assert [
+        (route, params.get("requestid"), params.get("operation"))
+        for _m, route, params, _b in session.calls
+    ] == [
+        ("timeactivity", "req-transport", None),
+        ("timeactivity", None, "delete"),
+    ]
+    assert all(params["minorversion"] == 75 for _m, _r, params, _b in session.calls)
+    assert client.stats["requests"] == 2

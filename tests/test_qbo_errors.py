@@ -3,13 +3,12 @@
 import email.utils
 
 import pytest
-from quickbooks import exceptions as qb_exceptions
 
 from noko_qbo.qbo.errors import (
+    Deferred,
     QboFault,
     ReconnectNeeded,
     fault_from_dict,
-    from_quickbooks_exception,
     kind_for,
     parse_fault,
     retry_after_seconds,
@@ -88,13 +87,42 @@ def test_success_bodies_are_not_faults():
     assert parse_fault(204, {}, None) is None
 
 
-def test_documented_json_fault_is_validation_with_qbo_words():
+def test_documented_json_fault_is_a_duplicate_name_with_qbo_words():
     fault = parse_fault(400, {"Content-Type": "application/json"}, JSON_VALIDATION.encode())
-    assert (fault.kind, fault.code, fault.status) == ("validation", "6240", 400)
+    assert (fault.kind, fault.code, fault.status) == ("duplicate", "6240", 400)
     assert fault.message == "Duplicate Name Exists Error"
     assert "already exists" in fault.detail
-    assert fault.fault_type == "ValidationFault"
     assert fault.retry_after is None and not fault.retryable
+    # a duplicate name is a refusal of that record, not a duplicate request to reconcile
+    assert not fault.duplicate_request
+
+
+def test_duplicate_request_is_600_only():
+    body = '{"Fault":{"Error":[{"Message":"Duplicate Request ID","code":"600"}],"type":"x"}}'
+    fault = parse_fault(400, {}, body)
+    assert (fault.kind, fault.duplicate_request) == ("duplicate", True)
+
+
+def test_summary_is_qbo_words_detail_element_and_code():
+    fault = QboFault("not_found", "610", "Object Not Found", "inactive", "CustomerRef")
+    assert fault.summary() == "Object Not Found: inactive (CustomerRef) [610]"
+    assert QboFault("server").summary() == "server [server]"
+    # detail already part of the message is not repeated
+    assert QboFault("validation", "2020", "Required: x", "x").summary() == "Required: x [2020]"
+
+
+def test_connection_lost_is_auth_or_forbidden():
+    assert ReconnectNeeded("gone").connection_lost
+    assert QboFault("forbidden", "3100").connection_lost
+    for kind in ("throttle", "server", "validation", "not_found", "duplicate"):
+        assert not QboFault(kind).connection_lost
+
+
+def test_deferred_is_a_retryable_throttle_in_real_seconds():
+    deferred = Deferred(12.5)
+    assert isinstance(deferred, QboFault)
+    assert (deferred.kind, deferred.retry_after, deferred.retryable) == ("throttle", 12.5, True)
+    assert Deferred(1.0, kind="server").kind == "server"
 
 
 def test_lowercase_gateway_401_is_auth_and_token_is_redacted():
@@ -102,7 +130,6 @@ def test_lowercase_gateway_401_is_auth_and_token_is_redacted():
     assert (fault.kind, fault.code) == ("auth", "3200")
     assert "AB0173" not in fault.detail and "AB0173" not in str(fault)
     assert "Token expired" in fault.detail
-    assert all("AB0173" not in error["detail"] for error in fault.errors)
 
 
 def test_lowercase_403_3100_is_forbidden_but_with_500_it_is_a_server_fault():
@@ -135,13 +162,13 @@ def test_throttle_recognised_even_when_qbo_says_403_in_the_body():
 def test_xml_401_and_misspelt_authorization_fault():
     assert parse_fault(401, {}, XML_401).kind == "auth"
     fault = parse_fault(401, {}, XML_120)
-    assert (fault.kind, fault.code, fault.fault_type) == ("forbidden", "120", "AuthorizatonFault")
+    assert (fault.kind, fault.code) == ("forbidden", "120")
 
 
-def test_bare_xml_fault_keeps_every_error_and_the_element():
+def test_bare_xml_fault_gives_the_first_error_and_its_element():
     fault = parse_fault(400, {}, XML_BARE)
     assert (fault.kind, fault.code, fault.element) == ("validation", "2050", "firstname")
-    assert [error["code"] for error in fault.errors] == ["2050", "2080"]
+    assert fault.message == "Length of the field exceeds 21 chars"
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
@@ -186,7 +213,7 @@ def test_system_fault_500_is_retryable_server():
         ("4000", 400, "validation"),
         ("6000", 400, "validation"),
         ("6210", 400, "validation"),
-        ("6240", 400, "validation"),
+        ("6240", 400, "duplicate"),
         ("5010", 400, "stale"),
         ("10000", 500, "server"),
         ("10000", 400, "server"),
@@ -233,22 +260,3 @@ def test_unknown_kind_is_refused():
 def test_reconnect_needed_is_an_auth_fault_that_is_never_retried():
     fault = ReconnectNeeded("reconnect")
     assert isinstance(fault, QboFault) and fault.kind == "auth" and not fault.retryable
-
-
-def test_python_quickbooks_exceptions_become_qbo_faults():
-    # As python-quickbooks builds them: an XML 429 becomes code 10000 "Error reading json".
-    mangled = qb_exceptions.QuickbooksException(
-        "Error reading json response: " + XML_THROTTLE.decode(), 10000
-    )
-    with_response = from_quickbooks_exception(mangled, (429, {}, XML_THROTTLE))
-    assert with_response.kind == "throttle"
-    without_response = from_quickbooks_exception(mangled)
-    assert without_response.kind == "server"  # all the library left us
-    unauthorized = qb_exceptions.AuthorizationException(
-        "Application authentication failed", error_code=401, detail=GATEWAY_401
-    )
-    assert from_quickbooks_exception(unauthorized).kind == "auth"
-    stale = qb_exceptions.ValidationException("Stale Object Error", 5010, "Stale Object Error")
-    assert from_quickbooks_exception(stale).kind == "stale"
-    missing = qb_exceptions.ObjectNotFoundException("Object Not Found", 610, "inactive")
-    assert from_quickbooks_exception(missing).kind == "not_found"

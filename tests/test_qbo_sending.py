@@ -1,13 +1,15 @@
 """send_time_activities: paced batches, per-line faults, no duplicates, no line lost."""
 
+import time
 from collections import Counter
+from datetime import datetime
 
 import pytest
 from qbo_support import connect
 
 from noko_qbo.qbo import payloads
 from noko_qbo.qbo.errors import ReconnectNeeded
-from noko_qbo.qbo.limits import Limits
+from noko_qbo.qbo.limits import Limits, lines_per_minute_bound
 from noko_qbo.qbo.retry import RetryPolicy
 from noko_qbo.qbo.sending import request_id_for
 from qbo_sandbox import Limits as SandboxLimits
@@ -44,7 +46,7 @@ def assert_no_duplicates(server):
     assert markers and max(markers.values()) == 1
 
 
-def test_a_thousand_lines_go_in_full_batches_without_a_429(make_sandbox):
+def test_a_thousand_lines_go_in_full_batches_while_the_batch_budget_lasts(make_sandbox):
     server = make_sandbox(time_scale=600)
     client = connect(server)
     sent, keys = lines(1005)
@@ -88,7 +90,7 @@ def test_mixed_faults_are_reported_per_line_and_the_rest_is_created(make_sandbox
     assert failed[35].code == failed[36].code == "client"
     assert all(r.qbo_id for i, r in enumerate(results) if i not in failed)
     assert len(server.entities("TimeActivity")) == 36
-    assert server.stats()["batch_requests"] == 2  # 38 sendable lines
+    assert server.stats()["batch_requests"] == 2  # 38 sendable lines: batches of 30 and 8
 
 
 def test_applied_then_dropped_batch_is_reconciled_not_duplicated(make_sandbox):
@@ -194,11 +196,20 @@ def test_keys_must_be_unique_and_one_per_payload(make_sandbox):
         client.send_time_activities(sent, ["k"])
 
 
-def test_request_ids_are_deterministic_and_fit_the_batch_limit():
-    keys = [f"db:{i}" for i in range(30)]
-    assert request_id_for(keys) == request_id_for(list(keys))
-    assert request_id_for(keys) != request_id_for(keys[:-1])
-    assert len(request_id_for(keys)) == 36
+def test_request_ids_depend_on_the_attempt_the_lines_and_their_payloads():
+    sent, keys = lines(30)
+    first = request_id_for("run-7/1", keys, sent)
+    assert first == request_id_for("run-7/1", list(keys), [dict(p) for p in sent])
+    assert len(first) == 36
+    assert first != request_id_for("run-7/2", keys, sent)  # another attempt
+    assert first != request_id_for("run-7/1", keys[:-1], sent[:-1])  # other lines
+    edited = [dict(p) for p in sent]
+    edited[3]["Minutes"] = 59
+    assert first != request_id_for("run-7/1", keys, edited)  # another payload
+    # a single create never shares an id with a one-line batch
+    assert request_id_for("a", keys[:1], sent[:1]) != request_id_for(
+        "a", keys[:1], sent[:1], operation="create"
+    )
 
 
 def test_marker_is_short_stable_and_survives_a_full_description():
@@ -239,3 +250,88 @@ def test_find_time_activities_identifies_sent_lines_by_marker_alone(make_sandbox
         r.key: r.qbo_id for r in results
     }
     assert client.find_time_activities({"db1:999": "2025-02-01"}) == {}
+
+
+def created_per_minute(server):
+    """Lines created in each QBO minute since the first one, by the server's own CreateTime."""
+    stamps = sorted(
+        datetime.fromisoformat(stored["MetaData"]["CreateTime"])
+        for stored in server.entities("TimeActivity")
+    )
+    minutes = Counter(int((stamp - stamps[0]).total_seconds() // 60) for stamp in stamps)
+    return [minutes[n] for n in range(max(minutes) + 1)]
+
+
+def test_batches_and_single_creates_together_reach_the_combined_bound(make_sandbox):
+    small = dict(requests_per_minute=60, batch_per_minute=4, concurrent=10)
+    server = make_sandbox(limits=SandboxLimits(**small, batch_max_items=10), time_scale=60)
+    limits = Limits(**small, headroom_per_minute=6)
+    client = connect(server, limits=limits, batch_size=10)
+    bound = lines_per_minute_bound(limits, 10)  # 4 x 10 + (60 - 4 - 6) = 90 a minute
+    sent, keys = lines(2 * bound + 10)
+    results = client.send_time_activities(sent, keys)
+    assert {r.outcome for r in results} == {"created"}
+    assert server.stats()["throttled"] == 0
+    assert_no_duplicates(server)
+    # Each whole QBO minute of the run carries the minute's bound (batches alone: 40).
+    whole_minutes = created_per_minute(server)[:2]
+    assert min(whole_minutes) >= 0.9 * bound, f"{whole_minutes} lines a minute, bound {bound}"
+    assert server.stats()["batch_requests"] == 9  # 4 a minute, the rest as single creates
+
+
+def test_lines_not_sent_by_the_deadline_are_deferred_and_nothing_sent_is_lost(make_sandbox):
+    small = dict(requests_per_minute=20, batch_per_minute=2, concurrent=10)
+    server = make_sandbox(limits=SandboxLimits(**small, batch_max_items=10), time_scale=60)
+    limits = Limits(**small, headroom_per_minute=4)  # a window: 2 batches + 14 single creates
+    client = connect(server, limits=limits, batch_size=10)
+    sent, keys = lines(50)
+    started = time.monotonic()
+    results = client.send_time_activities(sent, keys, attempt="run-1/1", deadline=started + 0.6)
+    assert time.monotonic() - started < 0.9  # no wait ran past the deadline
+    outcomes = Counter(r.outcome for r in results)
+    assert outcomes == {"created": 34, "deferred": 16}
+    deferred = [i for i, r in enumerate(results) if r.outcome == "deferred"]
+    for i in deferred:
+        assert results[i].qbo_id is None and results[i].fault.kind == "throttle"
+        assert 0 < results[i].retry_after <= 1.0  # real seconds until the window has room
+    assert len(server.entities("TimeActivity")) == 34
+    time.sleep(max(results[i].retry_after for i in deferred))
+    again = client.send_time_activities(
+        [sent[i] for i in deferred], [keys[i] for i in deferred], reconcile_first=True
+    )
+    assert {r.outcome for r in again} == {"created"}
+    assert len(server.entities("TimeActivity")) == 50
+    assert_no_duplicates(server)
+
+
+def test_a_line_edited_since_it_was_sent_is_reconciled_by_marker_and_flagged(make_sandbox):
+    server = make_sandbox(time_scale=600)
+    client = connect(server)
+    sent, keys = lines(3)
+    first = client.send_time_activities(sent, keys)
+    edited = [dict(payload) for payload in sent]
+    edited[1]["Minutes"] = 59
+    edited[1]["CustomerRef"] = {"value": CUSTOMERS[7]}
+    again = client.send_time_activities(edited, keys, reconcile_first=True)
+    assert [r.outcome for r in again] == ["reconciled"] * 3
+    assert [r.qbo_id for r in again] == [r.qbo_id for r in first]
+    assert again[1].changed and set(again[1].changes) == {"duration", "customer"}
+    assert not again[0].changed and not again[2].changed
+    assert len(server.entities("TimeActivity")) == 3
+
+
+def test_batches_refused_by_someone_elses_429_give_way_to_single_creates(make_sandbox):
+    server = make_sandbox(time_scale=600)
+    client = connect(server)
+    # Another app uses up the realm-wide batch cap: every batch request gets a 429.
+    server.fail_next(10_000, "429", path="/batch")
+    sent, keys = lines(60)
+    results = client.send_time_activities(sent, keys)
+    assert {r.outcome for r in results} == {"created"}
+    assert (
+        server.stats()["created"] == 60
+        and server.stats()["throttled"] + server.stats()["injected"] >= 1
+    )
+    with client.pacer.store.transaction() as (state, _now):
+        assert state.batch_paused_until > state.paused_until  # batches held, not the realm
+    assert_no_duplicates(server)

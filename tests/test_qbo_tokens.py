@@ -159,3 +159,32 @@ def test_a_second_401_after_a_refresh_means_reconnect(fresh_sandbox):
     fresh_sandbox.advance_clock(3601)
     with pytest.raises(ReconnectNeeded):
         client.company_info()
+
+
+def test_a_refresh_that_returns_no_new_refresh_token_keeps_the_current_one():
+    in_a_week = datetime.now(UTC) + timedelta(days=7)
+    in_five_years = datetime.now(UTC) + timedelta(days=5 * 365)
+
+    class NotRotating:
+        def refresh(self, refresh_token, realm_id=None):
+            return Tokens(
+                "new-access", "", access_expires_at=datetime.now(UTC) + timedelta(hours=1)
+            )
+
+    current = Tokens(
+        "old-access",
+        "still-valid",
+        refresh_expires_at=in_a_week,
+        refresh_hard_expires_at=in_five_years,
+        realm_id="9",
+    )
+    persisted = []
+    source = RotatingTokens(NotRotating(), current, persisted.append)
+    fresh = source.refresh(current)
+    assert (fresh.access_token, fresh.refresh_token, fresh.realm_id) == (
+        "new-access",
+        "still-valid",
+        "9",
+    )
+    assert (fresh.refresh_expires_at, fresh.refresh_hard_expires_at) == (in_a_week, in_five_years)
+    assert persisted == [fresh]

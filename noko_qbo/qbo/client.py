@@ -1,17 +1,17 @@
 """The QuickBooks Online Accounting API client (minor version 75).
 
-Every request goes through one path: pace (per-realm limits), send with the
+Every request goes through one path, :meth:`QboClient._request`: pace
+(per-realm limits, shared through the pacer's store), send with the
 *current* bearer token and explicit timeouts, turn the answer into data or a
-:class:`.errors.QboFault`, then decide: refresh once on 401, wait out a 429,
-back off on 5xx/timeouts, never retry validation faults.
+:class:`.errors.QboFault`, then decide: refresh once on 401, pause the realm
+and retry on 429, back off on 5xx/timeouts, never retry validation faults,
+and never resend a create whose outcome is uncertain (the sender reconciles
+first). With a ``deadline`` no wait runs past it (:class:`.errors.Deferred`).
 
-Queries and batches use our own ``requests.Session`` so status codes and raw
-bodies are visible. Single-object writes (create with ``requestid``, delete)
-go through python-quickbooks' ``TimeActivity``/``QuickBooks`` objects, with a
-transport adapter underneath that applies the same pacing and timeouts and
-records the raw answer, because the library's own error parsing loses the
-HTTP status and mangles XML, lower-case and HTML faults. The library never
-refreshes tokens here: it is never given an ``AuthClient``.
+Payloads are built with python-quickbooks' objects (:mod:`.payloads`), but
+every request, single creates and deletes included, goes through our own
+``requests.Session``: the library's error parsing loses the HTTP status and
+mangles XML, lower-case and HTML faults, and it cannot pace or keep deadlines.
 """
 
 from __future__ import annotations
@@ -19,40 +19,82 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 import requests
-from quickbooks.client import QuickBooks
-from quickbooks.exceptions import QuickbooksException
-from quickbooks.objects.timeactivity import TimeActivity
 
 from . import query as qbo_query
 from .errors import (
+    DEFAULT_THROTTLE_WAIT,
+    Deferred,
     QboFault,
     ReconnectNeeded,
     fault_from_dict,
-    from_quickbooks_exception,
     parse_fault,
     transport_fault,
 )
-from .limits import Limits, pacer_for
+from .pacing import RealmPacer, pacer_for
 from .retry import RetryPolicy
+from .windows import BATCH, REQUEST
 
 _logger = logging.getLogger(__name__)
 
 MINOR_VERSION = 75
 BATCH_MAX = 30
 BATCH_MIN = 10
-USER_AGENT = "noko_qbo (python-quickbooks 0.9.12)"
+USER_AGENT = "noko_qbo"
+#: Ids per ``Id IN (...)`` statement: keeps statements short, and under one page.
+IDS_PER_QUERY = 100
 _QUERY_META = {"startPosition", "maxResults", "totalCount"}
+_JSON = "application/json"
+
+
+class UpdatedActivities(NamedTuple):
+    """TimeActivities changed since a time, and the newest ``LastUpdatedTime`` among them."""
+
+    rows: list
+    newest: datetime | None
+
+
+@dataclass(frozen=True)
+class _ApiRequest:
+    """One Accounting API request, and what pacing and retries need to know about it."""
+
+    method: str
+    path: str
+    data: bytes | None = None
+    params: dict = field(default_factory=dict)
+    content_type: str = _JSON
+    pace: str = REQUEST
+
+    @property
+    def is_read(self):
+        """Reads are metered by Intuit: counted in ``stats["reads"]``."""
+        return self.method == "GET" or self.path == "query"
+
+    @property
+    def replayable(self):
+        """Whether sending it again after an uncertain outcome is harmless.
+
+        Reads and deletes are (a repeated delete finds nothing to delete);
+        creates are not, whatever their requestid: they are reconciled first.
+        """
+        return self.is_read or self.params.get("operation") == "delete"
 
 
 class QboClient:
     """One company (realm) of one QBO environment, seen through a :class:`.tokens.TokenSource`.
 
-    Thread-safe: ``send_time_activities`` runs batches from several threads.
+    Thread-safe: ``send_time_activities`` runs requests from several threads.
     ``time_scale`` shrinks every wait (rate windows, Retry-After, backoff) to
-    match a time-scaled ``qbo_sandbox``. Hook: ``session``, ``pacer`` and
-    ``retry`` can be injected (tests, benchmarks, stricter jobs).
+    match a time-scaled ``qbo_sandbox``. Pacing: ``window_store`` (a
+    :class:`.pacing.WindowStore`, e.g. the Odoo layer's PostgreSQL one) shares
+    the realm's windows across processes; without it, clients of one realm in
+    this process share :func:`.pacing.pacer_for`. Hook: ``session``,
+    ``pacer`` (whose limits then win over ``limits``) and ``retry`` can be
+    injected (tests, benchmarks, stricter jobs).
     """
 
     def __init__(
@@ -68,6 +110,7 @@ class QboClient:
         time_scale=1.0,
         session=None,
         pacer=None,
+        window_store=None,
         minor_version=MINOR_VERSION,
     ):
         if not BATCH_MIN <= batch_size <= BATCH_MAX:
@@ -76,17 +119,23 @@ class QboClient:
         self.realm_id = str(realm_id)
         self.tokens = token_source
         self.timeout = timeout
-        self.limits = limits or Limits()
         self.batch_size = batch_size
         self.time_scale = float(time_scale)
         self.retry = retry or RetryPolicy(time_scale=self.time_scale)
         self.minor_version = minor_version
+        if pacer is None and window_store is not None:
+            pacer = RealmPacer(limits, store=window_store, time_scale=self.time_scale)
         self.pacer = pacer or pacer_for(
             environment.api_base, self.realm_id, limits, time_scale=self.time_scale
         )
         self._http = session or self._new_session(self.limits.concurrent)
         self._stats_lock = threading.Lock()
-        self.stats = {"requests": 0, "throttled": 0, "retried": 0, "refreshed": 0}
+        self.stats = {"requests": 0, "reads": 0, "throttled": 0, "retried": 0, "refreshed": 0}
+
+    @property
+    def limits(self):
+        """The limits this client is paced under (its pacer's)."""
+        return self.pacer.limits
 
     @staticmethod
     def _new_session(pool_size):
@@ -102,36 +151,25 @@ class QboClient:
 
     # ------------------------------------------------------------------ reads
 
-    def query(self, statement):
+    def query(self, statement, *, deadline=None):
         """Rows of one ``SELECT`` (one page); ``[]`` when QBO returns no entity key."""
-        answer = self._request(
+        request = _ApiRequest(
             "POST",
             "query",
             data=statement.encode("utf-8"),
             content_type="application/text; charset=utf-8",
         )
-        response = answer.get("QueryResponse") or {}
+        response = self._request(request, deadline=deadline).get("QueryResponse") or {}
         for key, value in response.items():
             if key not in _QUERY_META and isinstance(value, list):
                 return value
         return []
 
-    def count(self, entity, where=""):
-        """``SELECT COUNT(*)``: the number of matching records."""
-        statement = qbo_query.select(entity, where, columns="COUNT(*)")
-        answer = self._request(
-            "POST",
-            "query",
-            data=statement.encode("utf-8"),
-            content_type="application/text; charset=utf-8",
-        )
-        return int((answer.get("QueryResponse") or {}).get("totalCount") or 0)
-
-    def query_all(self, entity, where="", order_by="Id"):
+    def query_all(self, entity, where="", order_by="Id", *, deadline=None):
         """Every matching record, in pages of 1000 (a stable ``order_by`` keeps pages apart)."""
         rows = []
         for statement in qbo_query.pages(entity, where, order_by):
-            page = self.query(statement)
+            page = self.query(statement, deadline=deadline)
             rows.extend(page)
             if len(page) < qbo_query.MAX_RESULTS:
                 return rows
@@ -139,11 +177,12 @@ class QboClient:
 
     def company_info(self):
         """The company's ``CompanyInfo`` (name, country, fiscal year...)."""
-        return self._request("GET", f"companyinfo/{self.realm_id}").get("CompanyInfo") or {}
+        answer = self._request(_ApiRequest("GET", f"companyinfo/{self.realm_id}"))
+        return answer.get("CompanyInfo") or {}
 
     def preferences(self):
         """The company's ``Preferences`` (time tracking, classes, departments...)."""
-        return self._request("GET", "preferences").get("Preferences") or {}
+        return self._request(_ApiRequest("GET", "preferences")).get("Preferences") or {}
 
     def time_tracking_enabled(self, preferences=None):
         """Whether QBO's Time Tracking feature is on (``OtherPrefs`` TimeTrackingFeatureEnabled)."""
@@ -154,36 +193,160 @@ class QboClient:
                 return str(pair.get("Value")).lower() == "true"
         return False
 
+    def get_time_activity(self, activity_id, *, deadline=None):
+        """One TimeActivity by Id, or None when QBO no longer has it (it answers 610/404)."""
+        try:
+            answer = self._request(
+                _ApiRequest("GET", f"timeactivity/{activity_id}"), deadline=deadline
+            )
+        except QboFault as fault:
+            if fault.kind == "not_found":
+                return None
+            raise
+        return answer.get("TimeActivity") or None
+
+    def time_activities_by_ids(self, ids, *, deadline=None):
+        """The TimeActivities of ``ids`` QBO still has (``Id IN (...)``, 100 Ids a statement)."""
+        ids = list(dict.fromkeys(str(activity_id) for activity_id in ids))
+        rows = []
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            where = qbo_query.condition("Id", ids[start : start + IDS_PER_QUERY])
+            rows.extend(self.query_all("TimeActivity", where, deadline=deadline))
+        return rows
+
+    def time_activities_updated_since(self, since, *, deadline=None):
+        """TimeActivities whose ``MetaData.LastUpdatedTime`` is after ``since``, and the newest one.
+
+        ``since`` is an aware datetime (a naive one is taken as UTC), or a
+        timestamp string QBO wrote. Pass the returned ``newest`` next time,
+        ideally minus a little overlap: a row deleted while pages are read
+        shifts the later pages by one.
+        """
+        where = f"MetaData.LastUpdatedTime > {qbo_query.quote(_qbo_timestamp(since))}"
+        rows = self.query_all("TimeActivity", where, deadline=deadline)
+        stamps = [
+            _parsed_timestamp((row.get("MetaData") or {}).get("LastUpdatedTime")) for row in rows
+        ]
+        known = [stamp for stamp in stamps if stamp is not None]
+        return UpdatedActivities(rows, max(known) if known else None)
+
+    def time_activities_between(self, start_date, end_date, *, deadline=None):
+        """Every TimeActivity dated from ``start_date`` to ``end_date`` (to re-link by marker)."""
+        where = (
+            f"TxnDate >= {qbo_query.literal(_as_date(start_date))} "
+            f"AND TxnDate <= {qbo_query.literal(_as_date(end_date))}"
+        )
+        return self.query_all("TimeActivity", where, deadline=deadline)
+
     # ------------------------------------------------------------------ writes
 
-    def create_time_activity(self, payload, request_id):
-        """Create one TimeActivity with ``requestid`` (a replay returns the original)."""
-        if not request_id or len(request_id) > 50:
-            raise ValueError("request_id is required and must be at most 50 characters")
-        activity = TimeActivity.from_json(payload)
-        answer = self._library_call(
-            lambda qb: activity.save(qb=qb, request_id=request_id), replay_safe=True
+    def create_time_activity(self, payload, request_id, *, deadline=None):
+        """Create one TimeActivity with ``requestid`` (a replay returns the original).
+
+        An uncertain outcome raises (``fault.uncertain``): reconcile before sending again.
+        """
+        return self._create_time_activity(payload, request_id, deadline=deadline)
+
+    def delete_time_activity(self, activity_id, sync_token, *, deadline=None):
+        """Delete a TimeActivity; a stale ``sync_token`` raises a ``stale`` fault (5010)."""
+        body = {"Id": str(activity_id), "SyncToken": str(sync_token)}
+        request = _ApiRequest(
+            "POST",
+            "timeactivity",
+            data=json.dumps(body).encode("utf-8"),
+            params={"operation": "delete"},
         )
-        return answer.get("TimeActivity") or {}
+        return self._request(request, deadline=deadline).get("TimeActivity") or {}
 
-    def delete_time_activity(self, id, sync_token):  # noqa: A002 - QBO's field name
-        """Delete a TimeActivity; a stale ``sync_token`` raises a ``stale`` fault."""
-        activity = TimeActivity()
-        activity.Id = str(id)
-        activity.SyncToken = str(sync_token)
-        answer = self._library_call(lambda qb: activity.delete(qb=qb), replay_safe=True)
-        return answer.get("TimeActivity") or {}
+    def remove_time_activity(self, activity_id, *, deadline=None):
+        """Delete a TimeActivity whatever its SyncToken: the activity as it was, or None if gone.
 
-    def batch_create(self, items, request_id=None):
+        Reads it for its current SyncToken and deletes; on a stale SyncToken
+        (5010: someone edited it meanwhile) reads again and tries once more.
+        A TimeActivity QBO no longer has (the read answers 610/404, or the
+        delete answers not_found) counts as removed: None.
+        """
+        current = self.get_time_activity(activity_id, deadline=deadline)
+        try:
+            return self._delete_as_read(current, deadline)
+        except QboFault as fault:
+            if fault.kind != "stale":
+                raise
+        return self._delete_as_read(
+            self.get_time_activity(activity_id, deadline=deadline), deadline
+        )
+
+    def batch_create(self, items, request_id=None, *, deadline=None):
         """Create up to ``batch_size`` TimeActivities in one ``/batch`` request.
 
         ``items`` are ``(bId, payload)`` pairs (bId at most 10 characters) or
         bare payloads (bIds ``"0"``, ``"1"``...). Returns, in input order, the
         created entity dict or the item's :class:`QboFault`. QBO may answer
         items in any order; an item it does not answer at all gets an
-        ``uncertain`` fault. A failure of the whole request raises. Never
-        retried after an uncertain outcome: :mod:`.sending` reconciles first.
+        ``uncertain`` fault. A failure of the whole request raises; an
+        uncertain one is never resent: :mod:`.sending` reconciles first.
         """
+        return self._batch_create(items, request_id, deadline=deadline)
+
+    def send_time_activities(
+        self, payloads, keys, *, reconcile_first=False, attempt="", deadline=None
+    ):
+        """Send many TimeActivities: one :class:`.sending.SendResult` per input, in order.
+
+        ``attempt`` identifies this try of the caller (e.g. export run and job
+        attempt): requestids are derived from it and from the payloads, so a
+        retry after the cause of a refusal was fixed is a new request.
+        ``deadline`` (a ``time.monotonic()`` value): lines not sent by then
+        come back ``deferred``. See :class:`.sending.TimeActivitySender`.
+        """
+        from .sending import TimeActivitySender
+
+        sender = TimeActivitySender(self, attempt=attempt, deadline=deadline)
+        return sender.send(payloads, keys, reconcile_first=reconcile_first)
+
+    def find_time_activities(self, dated_keys, *, deadline=None):
+        """``{key: TimeActivity}`` for the line keys (``{key: date}``) QBO already holds, by marker.
+
+        For safety checks before releasing a line that a send may have reached.
+        """
+        from .reconciliation import find_marked
+
+        return find_marked(self, dated_keys, deadline=deadline)
+
+    def _delete_as_read(self, current, deadline):
+        """Delete ``current`` (just read) with its SyncToken; None when it is gone already."""
+        if current is None:
+            return None
+        try:
+            self.delete_time_activity(current["Id"], current.get("SyncToken"), deadline=deadline)
+        except QboFault as fault:
+            if fault.kind == "not_found":
+                return None
+            raise
+        return current
+
+    # ------------------------------------------------------------------ writes, for the sender
+
+    def _create_time_activity(
+        self, payload, request_id, *, deadline=None, permit=None, retry_throttle=True
+    ):
+        """:meth:`create_time_activity`; the sender passes the permit it was admitted with."""
+        if not request_id or len(request_id) > 50:
+            raise ValueError("request_id is required and must be at most 50 characters")
+        request = _ApiRequest(
+            "POST",
+            "timeactivity",
+            data=json.dumps(payload).encode("utf-8"),
+            params={"requestid": request_id},
+            pace=permit.kind if permit else REQUEST,
+        )
+        answer = self._request(
+            request, deadline=deadline, permit=permit, retry_throttle=retry_throttle
+        )
+        return answer.get("TimeActivity") or {}
+
+    def _batch_create(self, items, request_id, *, deadline=None, permit=None, retry_throttle=True):
+        """:meth:`batch_create`; the sender passes the permit it was admitted with."""
         pairs = [
             item if isinstance(item, tuple) else (str(i), item) for i, item in enumerate(items)
         ]
@@ -199,97 +362,110 @@ class QboClient:
                 for bid, payload in pairs
             ]
         }
-        params = {"requestid": request_id} if request_id else None
-        answer = self._request(
+        request = _ApiRequest(
             "POST",
             "batch",
             data=json.dumps(body).encode("utf-8"),
-            params=params,
-            batch=True,
-            replay_safe=False,
+            params={"requestid": request_id} if request_id else {},
+            pace=BATCH,
         )
-        by_bid = {str(item.get("bId")): item for item in answer.get("BatchItemResponse") or []}
-        results = []
-        for bid, _payload in pairs:
-            item = by_bid.get(bid)
-            if item is None:
-                results.append(
-                    QboFault(
-                        "unknown",
-                        code="missing",
-                        message=f"Batch answer lacks item {bid}",
-                        uncertain=True,
-                    )
-                )
-            elif item.get("Fault"):
-                results.append(fault_from_dict(item["Fault"]))
-            else:
-                results.append(item.get("TimeActivity") or {})
-        return results
-
-    def send_time_activities(self, payloads, keys, *, reconcile_first=False):
-        """Send many TimeActivities: one :class:`.sending.SendResult` per input, in order.
-
-        See :class:`.sending.TimeActivitySender` for batching, concurrency and
-        reconciliation after uncertain outcomes.
-        """
-        from .sending import TimeActivitySender
-
-        sender = TimeActivitySender(self)
-        return sender.send(payloads, keys, reconcile_first=reconcile_first)
-
-    def find_time_activities(self, dated_keys):
-        """``{key: TimeActivity}`` for the line keys (``{key: date}``) QBO already holds.
-
-        For safety checks before releasing a line that a send may have reached.
-        """
-        from .sending import find_by_keys
-
-        return find_by_keys(self, dated_keys)
+        answer = self._request(
+            request, deadline=deadline, permit=permit, retry_throttle=retry_throttle
+        )
+        return _batch_results(pairs, answer)
 
     # ------------------------------------------------------------------ transport
 
-    def _url(self, path):
-        return self.environment.company_url(self.realm_id, path)
+    def _request(self, request, *, deadline=None, permit=None, retry_throttle=True):
+        """Send ``request`` through pacing and the retry rules; the JSON answer.
 
-    def _request(
-        self,
-        method,
-        path,
-        *,
-        data=None,
-        params=None,
-        batch=False,
-        replay_safe=True,
-        content_type="application/json",
-    ):
-        """Send one API request through pacing and the retry rules; the JSON answer."""
-        url = self._url(path)
-        query = {"minorversion": self.minor_version, **(params or {})}
+        - auth (401/3200): refresh once through the token source, retry once;
+          a second auth failure means the connection is gone.
+        - throttle (429): pause the realm for Retry-After (default 60 s; only
+          batch requests if a batch request was refused), then retry up to
+          ``retry.throttle_attempts`` tries (none if not ``retry_throttle``:
+          the caller requeues); the pacer holds the retry until the pause ends.
+        - server (5xx, timeouts, resets): jittered exponential backoff up to
+          ``retry.server_attempts`` tries; an uncertain failure of a request
+          that is not replayable is raised at once for the caller to reconcile.
+        - anything else: raised as is. ``permit``: the first try was already
+          admitted; later tries are paced anew.
+        """
+        tokens = self.tokens.current()
+        refreshed = False
+        throttles = failures = 0
+        while True:
+            try:
+                return self._exchange(request, tokens.access_token, permit, deadline)
+            except Deferred:
+                raise
+            except QboFault as fault:
+                permit = None
+                if fault.kind == "auth" and not isinstance(fault, ReconnectNeeded):
+                    tokens = self._refreshed(tokens, fault, refreshed)
+                    refreshed = True
+                    continue
+                if fault.kind == "throttle":
+                    throttles += 1
+                    self._throttled(request, fault)
+                    if not retry_throttle or not self.retry.allows(fault, throttles):
+                        raise
+                    self._count("retried")
+                    continue
+                if fault.kind == "server":
+                    if fault.uncertain and not request.replayable:
+                        raise
+                    failures += 1
+                    if not self.retry.allows(fault, failures):
+                        raise
+                    _logger.info("QBO server fault %s: retry %d", fault.code, failures)
+                    self._count("retried")
+                    self.retry.wait(self.retry.backoff(failures), deadline=deadline)
+                    continue
+                raise
 
-        def attempt(access_token):
-            headers = {
-                "Authorization": f"Bearer {access_token}",
-                "Accept": "application/json",
-                "Content-Type": content_type,
-                "User-Agent": USER_AGENT,
-            }
-            status, response_headers, body = self._send(
-                method, url, params=query, data=data, headers=headers, batch=batch
-            )
-            return self._answer(status, response_headers, body, replay_safe)
+    def _refreshed(self, tokens, fault, already_refreshed):
+        """New tokens after a 401; a second 401 on fresh tokens means reconnect."""
+        if already_refreshed:
+            raise ReconnectNeeded(
+                "QuickBooks rejects fresh tokens: reconnect the company",
+                detail=fault.summary(),
+                code=fault.code,
+                status=fault.status,
+            ) from fault
+        _logger.info("QBO answered %s: refreshing tokens once", fault.code)
+        self._count("refreshed")
+        return self.tokens.refresh(tokens)
 
-        return self._resilient(attempt, replay_safe=replay_safe)
+    def _throttled(self, request, fault):
+        """A 429: hold the realm (every process sharing the pacer's store) as QBO asks."""
+        self._count("throttled")
+        self.pacer.pause(
+            fault.retry_after or DEFAULT_THROTTLE_WAIT, batch_only=request.pace == BATCH
+        )
 
-    def _send(self, method, url, *, params, data, headers, batch):
-        """One paced HTTP exchange: ``(status, headers, body bytes)`` or a transport fault."""
-        permit = self.pacer.acquire(batch=batch)
+    def _exchange(self, request, access_token, permit, deadline):
+        """One paced HTTP exchange: the JSON answer, or the fault it carries."""
+        headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Accept": _JSON,
+            "Content-Type": request.content_type,
+            "User-Agent": USER_AGENT,
+        }
+        params = {"minorversion": self.minor_version, **request.params}
+        permit = permit or self.pacer.acquire(request.pace, deadline=deadline)
         self._count("requests")
+        if request.is_read:
+            self._count("reads")
         try:
             response = self._http.request(
-                method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                request.method,
+                self.environment.company_url(self.realm_id, request.path),
+                params=params,
+                data=request.data,
+                headers=headers,
+                timeout=self.timeout,
             )
-            return response.status_code, response.headers, response.content
         except requests.ConnectTimeout as exc:
             raise transport_fault(exc, sent=False) from exc
         except requests.ConnectionError as exc:
@@ -298,129 +474,45 @@ class QboClient:
             raise transport_fault(exc, sent=True) from exc
         finally:
             self.pacer.release(permit)
-
-    @staticmethod
-    def _answer(status, headers, body, replay_safe=True):
-        fault = parse_fault(status, headers, body)
-        if fault is not None:
-            if fault.kind == "server" and status in (500, 502, 504):
-                # The gateway may have passed the request on before failing.
-                fault.uncertain = True
-            raise fault
-        try:
-            return json.loads(body) if body else {}
-        except ValueError:
-            raise QboFault(
-                "unknown",
-                code="bad_json",
-                message=f"HTTP {status} answer is not JSON",
-                status=status,
-            ) from None
-
-    def _resilient(self, attempt, *, replay_safe):
-        """Run ``attempt(access_token)`` until it succeeds or a rule says stop.
-
-        - auth (401/3200): refresh once through the token source, retry once;
-          a second auth failure means the connection is gone.
-        - throttle (429): pause the whole realm for Retry-After (default 60 s),
-          retry up to ``retry.throttle_attempts`` tries, then raise.
-        - server (5xx, timeouts, resets): jittered exponential backoff up to
-          ``retry.server_attempts`` tries; an uncertain failure of a request
-          that is not replay-safe is raised at once for the caller to reconcile.
-        - anything else: raised as is.
-        """
-        tokens = self.tokens.current()
-        refreshed = False
-        throttles = failures = 0
-        while True:
-            try:
-                return attempt(tokens.access_token)
-            except QboFault as fault:
-                if fault.kind == "auth" and not isinstance(fault, ReconnectNeeded):
-                    if refreshed:
-                        raise ReconnectNeeded(
-                            "QuickBooks rejects fresh tokens: reconnect the company",
-                            detail=fault.summary(),
-                            code=fault.code,
-                            status=fault.status,
-                        ) from fault
-                    _logger.info("QBO answered %s: refreshing tokens once", fault.code)
-                    tokens = self.tokens.refresh(tokens)
-                    refreshed = True
-                    self._count("refreshed")
-                    continue
-                if fault.kind == "throttle":
-                    throttles += 1
-                    self._count("throttled")
-                    self.pacer.pause(fault.retry_after or 60.0)
-                    if not self.retry.allows(fault, throttles):
-                        raise
-                    self._count("retried")
-                    continue
-                if fault.kind == "server":
-                    if fault.uncertain and not replay_safe:
-                        raise
-                    failures += 1
-                    if not self.retry.allows(fault, failures):
-                        raise
-                    _logger.info("QBO server fault %s: retry %d", fault.code, failures)
-                    self._count("retried")
-                    self.retry.wait(self.retry.backoff(failures))
-                    continue
-                raise
-
-    # ------------------------------------------------------------------ python-quickbooks
-
-    def _library_call(self, call, *, replay_safe):
-        """Run ``call(qb)`` on a python-quickbooks client wired to our transport."""
-
-        def attempt(access_token):
-            transport = _LibraryTransport(self, access_token)
-            qb = QuickBooks(company_id=self.realm_id, minorversion=self.minor_version)
-            qb.api_url_v3 = self.environment.api_base
-            qb.sandbox = False
-            qb.session = transport
-            try:
-                call(qb)
-            except QuickbooksException as exc:
-                raise from_quickbooks_exception(exc, transport.last_response) from None
-            status, headers, body = transport.last_response
-            return self._answer(status, headers, body)
-
-        return self._resilient(attempt, replay_safe=replay_safe)
+        return _answer(response.status_code, response.headers, response.content)
 
 
-class _LibraryTransport:
-    """Stands in for python-quickbooks' ``OAuth2Session``: our pacing, timeouts and token.
-
-    python-quickbooks reads ``session.access_token`` for the bearer and calls
-    ``session.request(...)``; we record the raw answer so faults are parsed
-    from the real status and body, not from the library's exception text.
-    """
-
-    def __init__(self, client, access_token):
-        self._client = client
-        self.access_token = access_token
-        self.last_response = None
-
-    def request(self, method, url, headers=None, params=None, data=None, **_ignored):
-        headers = dict(headers or {})
-        headers["User-Agent"] = USER_AGENT
-        body = data.encode("utf-8") if isinstance(data, str) else data
-        status, response_headers, content = self._client._send(
-            method, url, params=params, data=body, headers=headers, batch=False
-        )
-        self.last_response = (status, response_headers, content)
-        return _LibraryResponse(status, content)
+def _answer(status, headers, body):
+    """The JSON answer of a response, or raise the fault it carries."""
+    fault = parse_fault(status, headers, body)
+    if fault is not None:
+        if fault.kind == "server" and status in (500, 502, 504):
+            # The gateway may have passed the request on before failing.
+            fault.uncertain = True
+        raise fault
+    try:
+        return json.loads(body) if body else {}
+    except ValueError:
+        raise QboFault(
+            "unknown", code="bad_json", message=f"HTTP {status} answer is not JSON", status=status
+        ) from None
 
 
-class _LibraryResponse:
-    """The little of ``requests.Response`` python-quickbooks reads."""
-
-    def __init__(self, status, content):
-        self.status_code = status
-        self.content = content
-        self.text = content.decode("utf-8", errors="replace") if content else ""
+def _batch_results(pairs, answer):
+    """Per item, in input order: the created entity, its Fault, or uncertain if unanswered."""
+    by_bid = {str(item.get("bId")): item for item in answer.get("BatchItemResponse") or []}
+    results = []
+    for bid, _payload in pairs:
+        item = by_bid.get(bid)
+        if item is None:
+            results.append(
+                QboFault(
+                    "unknown",
+                    code="missing",
+                    message=f"Batch answer lacks item {bid}",
+                    uncertain=True,
+                )
+            )
+        elif item.get("Fault"):
+            results.append(fault_from_dict(item["Fault"]))
+        else:
+            results.append(item.get("TimeActivity") or {})
+    return results
 
 
 def _maybe_sent(exc):
@@ -429,9 +521,36 @@ def _maybe_sent(exc):
     Refused or unresolvable connections never carried the request; resets and
     remote disconnects after connecting may have.
     """
-    reason = exc.args[0] if exc.args else None
-    text = repr(reason)
+    text = repr(exc.args[0] if exc.args else None)
     return not any(
         marker in text
         for marker in ("NewConnectionError", "Failed to establish", "NameResolutionError")
+    )
+
+
+def _qbo_timestamp(value):
+    """A timestamp for QBO's query language: ISO 8601 with offset, to the second."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat(timespec="seconds")
+    return str(value)
+
+
+def _parsed_timestamp(text):
+    """A MetaData timestamp as an aware datetime (QBO always writes an offset), or None."""
+    try:
+        parsed = datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+
+
+def _as_date(value):
+    return (
+        value.date()
+        if isinstance(value, datetime)
+        else value
+        if isinstance(value, date)
+        else str(value)
     )

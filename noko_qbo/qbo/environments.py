@@ -31,7 +31,6 @@ class Environment:
     authorize_url: str
     token_url: str
     revoke_url: str
-    discovery_url: str = ""
 
     def company_url(self, realm_id, path=""):
         """``{api_base}/company/{realm}/{path}``."""
@@ -45,7 +44,6 @@ PRODUCTION = Environment(
     authorize_url=_AUTHORIZE,
     token_url=_TOKEN,
     revoke_url=_REVOKE,
-    discovery_url="https://developer.intuit.com/.well-known/openid_configuration/",
 )
 SANDBOX = Environment(
     name="sandbox",
@@ -53,7 +51,6 @@ SANDBOX = Environment(
     authorize_url=_AUTHORIZE,
     token_url=_TOKEN,
     revoke_url=_REVOKE,
-    discovery_url="https://developer.intuit.com/.well-known/openid_sandbox_configuration/",
 )
 _KNOWN = {env.name: env for env in (PRODUCTION, SANDBOX)}
 _discovered = {}  # base_url -> Environment: a discovery document is read once per process
@@ -97,7 +94,6 @@ def resolve(name, base_url=None, *, session=None, timeout=(5, 15), refresh=False
         authorize_url=endpoints["authorization_endpoint"],
         token_url=endpoints["token_endpoint"],
         revoke_url=endpoints["revocation_endpoint"],
-        discovery_url=discovery_url,
     )
     with _discovered_lock:
         _discovered[base_url] = environment

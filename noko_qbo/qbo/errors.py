@@ -39,8 +39,14 @@ DEFAULT_THROTTLE_WAIT = 60.0
 _AUTH_CODES = {"100", "110", "3200"}
 _FORBIDDEN_CODES = {"120", "3100"}
 _THROTTLE_CODES = {"3001", "429"}
-_VALIDATION_CODES = {"2020", "2050", "2170", "2500", "4000", "4001", "6000", "6210", "6240"}
-_CODE_KINDS = {"600": "duplicate", "610": "not_found", "5010": "stale", "10000": "server"}
+_VALIDATION_CODES = {"2020", "2050", "2170", "2500", "4000", "4001", "6000", "6210"}
+_CODE_KINDS = {
+    "600": "duplicate",  # duplicate request id
+    "6240": "duplicate",  # duplicate name
+    "610": "not_found",
+    "5010": "stale",
+    "10000": "server",
+}
 _FAULT_TYPE_KINDS = {
     "validationfault": "validation",
     "authenticationfault": "auth",
@@ -66,8 +72,8 @@ class QboFault(Exception):
     """A failure QuickBooks reported, or one that kept us from hearing its answer.
 
     ``kind`` is what callers act on (see :data:`KINDS`); ``code``, ``message``,
-    ``detail`` and ``element`` come from QBO's first ``Error`` (``errors`` holds
-    all of them); ``retry_after`` is in seconds (throttles only, unless the
+    ``detail`` and ``element`` come from QBO's first ``Error`` (its type refines
+    the kind); ``retry_after`` is in QBO seconds (throttles only, unless the
     server sent a Retry-After); ``status`` is the HTTP status or ``None`` when
     no answer arrived. ``uncertain`` is true when the request may have been
     applied although we saw no answer (timeout or dropped connection after
@@ -84,8 +90,6 @@ class QboFault(Exception):
         retry_after=None,
         status=None,
         *,
-        fault_type="",
-        errors=(),
         uncertain=False,
     ):
         if kind not in KINDS:
@@ -97,25 +101,22 @@ class QboFault(Exception):
         self.element = element or ""
         self.retry_after = retry_after
         self.status = status
-        self.fault_type = fault_type or ""
-        self.errors = tuple(
-            {
-                **error,
-                "message": redact(error.get("message", "")),
-                "detail": redact(error.get("detail", "")),
-            }
-            for error in errors
-        )
         self.uncertain = uncertain
         super().__init__(self.summary())
 
     def summary(self):
-        """One line for logs and chatter: kind, code and QBO's own words (no secrets)."""
-        text = self.message
+        """QBO's own words for people: message, detail, element and code (never a secret).
+
+        The one rendering of a fault, for logs, chatter and the line's error;
+        the Odoo layer wraps it in a translated prefix ("QuickBooks refused
+        it: ..."). Tokens QBO quotes were redacted on construction.
+        """
+        text = self.message or self.kind
         if self.detail and self.detail not in text:
-            text = f"{text}: {self.detail}" if text else self.detail
-        status = f" HTTP {self.status}" if self.status else ""
-        return f"[{self.kind} {self.code or '-'}{status}] {text}".strip()
+            text = f"{text}: {self.detail}"
+        if self.element:
+            text = f"{text} ({self.element})"
+        return f"{text} [{self.code or self.kind}]"
 
     @property
     def retryable(self):
@@ -124,8 +125,17 @@ class QboFault(Exception):
 
     @property
     def connection_lost(self):
-        """Whether the connection needs a human (reconnect) before anything else works."""
+        """Whether the connection itself is gone (auth, forbidden): stop, a human must act."""
         return self.kind in ("auth", "forbidden")
+
+    @property
+    def duplicate_request(self):
+        """QBO saw this ``requestid`` before (600): what it did is unknown, so reconcile.
+
+        Not to be confused with a duplicate *name* (6240, also kind ``duplicate``),
+        which is a plain refusal of that one record.
+        """
+        return self.kind == "duplicate" and self.code == "600"
 
     def __repr__(self):
         return f"{type(self).__name__}({self.kind!r}, code={self.code!r}, status={self.status!r})"
@@ -148,6 +158,22 @@ class ReconnectNeeded(QboFault):
     @property
     def retryable(self):
         return False
+
+
+class Deferred(QboFault):
+    """Not done: the wait QBO's limits (or a backoff) ask for would run past the caller's deadline.
+
+    Nothing was applied. ``retry_after`` is in *real* seconds (already divided
+    by a sandbox's time scale): when QBO is expected to allow more.
+    """
+
+    def __init__(self, retry_after, *, kind="throttle", message=""):
+        super().__init__(
+            kind,
+            code="deferred",
+            message=message or f"Deferred: QuickBooks allows more in {retry_after:.1f} s",
+            retry_after=retry_after,
+        )
 
 
 # --------------------------------------------------------------------------- kinds
@@ -286,8 +312,6 @@ def _fault_from_errors(errors, fault_type, status, headers, now=None):
         element=first["element"],
         retry_after=retry_after,
         status=status,
-        fault_type=fault_type,
-        errors=errors,
     )
 
 
@@ -380,35 +404,7 @@ def parse_fault(status, headers, body, *, now=None):
     return _fault_without_body(status, headers, text, now)
 
 
-# --------------------------------------------------------------------------- python-quickbooks
-
-
-def from_quickbooks_exception(exc, response=None):
-    """Convert a ``quickbooks.exceptions.QuickbooksException`` into a QboFault.
-
-    python-quickbooks parses only the first ``Error`` of an upper-case JSON
-    ``Fault`` and folds everything else (XML 429s, lower-case gateway faults,
-    HTML pages) into code 10000 without the HTTP status. When the raw
-    ``response`` (status, headers, body) it was built from is at hand, that
-    is parsed instead; otherwise the exception's code and texts are mapped.
-    """
-    if response is not None:
-        status, headers, body = response
-        fault = parse_fault(status, headers, body)
-        if fault is not None:
-            return fault
-    code = str(getattr(exc, "error_code", "") or "")
-    status = int(code) if code in ("401", "403", "429") else None
-    message = str(getattr(exc, "message", "") or exc)
-    detail = str(getattr(exc, "detail", "") or "")
-    if status == 401:
-        # "Application authentication failed" with the raw body as detail.
-        fault = parse_fault(401, {}, detail)
-        if fault is not None:
-            return fault
-    return QboFault(
-        kind_for(code, status), code=code, message=message, detail=detail, status=status
-    )
+# --------------------------------------------------------------------------- transport
 
 
 def transport_fault(exc, *, sent):

@@ -15,10 +15,9 @@ and is never checked.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -76,42 +75,12 @@ class Tokens:
         now = now or utcnow()
         return self.access_expires_at - timedelta(seconds=seconds) <= now
 
-    def to_dict(self):
-        """JSON-friendly form (ISO datetimes) for whoever persists tokens."""
-        return {
-            key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, data):
-        values = dict(data)
-        for key in ("access_expires_at", "refresh_expires_at", "refresh_hard_expires_at"):
-            if isinstance(values.get(key), str):
-                values[key] = datetime.fromisoformat(values[key])
-        return cls(**values)
-
     def __repr__(self):
         # Never let a token reach a log or a traceback through repr().
         return (
             f"Tokens(realm_id={self.realm_id!r}, access_expires_at={self.access_expires_at!r}, "
             f"refresh_expires_at={self.refresh_expires_at!r})"
         )
-
-
-class StateMismatch(ValueError):
-    """The ``state`` on the OAuth callback is not the one we issued (CSRF or stale tab)."""
-
-
-def verify_state(expected, received):
-    """Raise :class:`StateMismatch` unless ``received`` is the state we issued.
-
-    The caller stores the state from :meth:`OAuthClient.new_state` bound to
-    the user and company that started the connection, and passes it here on
-    callback; comparison is constant-time.
-    """
-    if not expected or not received or not hmac.compare_digest(str(expected), str(received)):
-        raise StateMismatch("OAuth state does not match the one issued for this connection")
 
 
 class OAuthClient:

@@ -10,11 +10,13 @@ The reconciliation marker: every line sent through
 :meth:`.client.QboClient.send_time_activities` gets ``[ref:XXXXXXXXXX]``
 appended to its ``Description``, where ``XXXXXXXXXX`` is 10 base32
 characters of SHA-256 of the caller's stable key (50 bits: a collision
-between two lines of the same payee, customer, date and duration is
-negligible). TimeActivity has no custom fields or external id, and
-Description is the only free text shown to users that survives a round trip,
-so the marker is kept short and at the end. After an uncertain outcome we
-find our lines again by date, payee, customer, duration *and* marker.
+between two lines of the same day is negligible). TimeActivity has no custom
+fields or external id, and Description is the only free text shown to users
+that survives a round trip, so the marker is kept short and at the end.
+
+The marker alone identifies a line (see :mod:`.reconciliation`): a line
+edited since it was sent is still recognised, and :func:`differences` says
+what QBO's copy no longer shares with it.
 """
 
 from __future__ import annotations
@@ -174,20 +176,34 @@ def marker_in(description):
 
 def _duration(payload):
     if payload.get("StartTime"):
-        # QBO rewrites StartTime/EndTime into its own offset format: the marker decides.
+        # QBO rewrites StartTime/EndTime into its own offset format: not compared.
         return ("times",)
     return ("hours", int(payload.get("Hours") or 0), int(payload.get("Minutes") or 0))
 
 
-def same_activity(sent, stored):
-    """Whether ``stored`` (read back from QBO) is the line ``sent`` with its marker."""
-    name_of = sent.get("NameOf")
-    return (
-        marker_in(sent.get("Description")) is not None
-        and marker_in(stored.get("Description")) == marker_in(sent.get("Description"))
-        and (not sent.get("TxnDate") or str(stored.get("TxnDate")) == str(sent["TxnDate"]))
-        and stored.get("NameOf") == name_of
-        and _ref_value(stored, f"{name_of}Ref") == _ref_value(sent, f"{name_of}Ref")
-        and _ref_value(stored, "CustomerRef") == _ref_value(sent, "CustomerRef")
-        and _duration(stored) == _duration(sent)
+def _payee(payload):
+    name_of = payload.get("NameOf")
+    return name_of, _ref_value(payload, f"{name_of}Ref")
+
+
+#: What :func:`differences` compares: the fields that decide what QBO bills and pays.
+_COMPARED = {
+    "date": lambda payload: str(payload.get("TxnDate") or ""),
+    "payee": _payee,
+    "customer": lambda payload: _ref_value(payload, "CustomerRef"),
+    "duration": _duration,
+}
+
+
+def differences(sent, stored):
+    """What ``stored`` (read back from QBO) no longer shares with the payload ``sent``.
+
+    A tuple of ``date``, ``payee``, ``customer``, ``duration``: empty when QBO
+    holds the line as it is now. A payload without TxnDate (QBO dated it)
+    does not compare its date.
+    """
+    return tuple(
+        name
+        for name, value in _COMPARED.items()
+        if not (name == "date" and not sent.get("TxnDate")) and value(sent) != value(stored)
     )

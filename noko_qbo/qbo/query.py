@@ -41,16 +41,9 @@ def condition(field, value):
     return f"{field} = {literal(value)}"
 
 
-def where(**conditions):
-    """Conditions joined with AND (QBO has no OR): ``where(Active=True, Id=['1', '2'])``."""
-    return " AND ".join(condition(field, value) for field, value in conditions.items())
-
-
-def select(
-    entity, where_clause="", order_by="", start_position=None, max_results=None, columns="*"
-):
-    """A full ``SELECT`` statement; ``where_clause`` is already escaped (see :func:`where`)."""
-    parts = [f"SELECT {columns} FROM {entity}"]
+def select(entity, where_clause="", order_by="", start_position=None, max_results=None):
+    """A full ``SELECT *``; ``where_clause`` is already escaped (see :func:`condition`)."""
+    parts = [f"SELECT * FROM {entity}"]
     if where_clause:
         parts.append(f"WHERE {where_clause}")
     if order_by:

@@ -1,4 +1,4 @@
-"""Sending many TimeActivities: batches at the allowed rate, no line sent twice.
+"""Sending many TimeActivities: QBO's whole budget, no line sent twice, nothing past a deadline.
 
 The steps, each small and overridable:
 
@@ -6,17 +6,27 @@ The steps, each small and overridable:
    would reject fails alone, without using a request;
 2. **mark** every line's Description with a marker derived from its key
    (:func:`.payloads.with_marker`) so it can be found again;
-3. **batch** lines (``client.batch_size``, 30 by default) and send batches
-   from a few threads; :class:`.limits.RealmPacer` keeps them under QBO's
-   per-realm rates and concurrency;
-4. on an **uncertain** whole-batch outcome (timeout, dropped connection,
-   gateway 5xx, missing item, 600 duplicate request) **reconcile**: look the
-   lines up in QBO by date, payee, customer, duration and marker; lines found
-   are ``reconciled``, the rest are sent again, under a ``requestid`` derived
-   from their keys (so a replay of the very same request is recognised by QBO
-   as well);
-5. after an auth/forbidden fault, stop: the remaining lines fail with that
-   fault instead of hammering a dead connection.
+3. **reconcile first** when asked: lines a previous try already created are
+   ``reconciled``, not sent;
+4. **drain** a queue of lines from a few threads. Each takes whatever the
+   pacer admits first: a batch request (up to ``client.batch_size`` lines)
+   while the minute's 40 last, else a single create
+   (``POST timeactivity?requestid=...``) in the request budget the batches
+   and the headroom leave (:attr:`.limits.Limits.single_creates_per_minute`);
+5. **settle** every answer: created; refused (that line fails); uncertain
+   (timeout, dropped connection, gateway 5xx, missing item, 600 duplicate
+   request): reconcile by marker, send again what QBO does not hold; 429:
+   back to the queue (the realm is paused; a 429 on a batch request pauses
+   batch requests only, so single creates go on), then ``deferred`` after
+   ``retry.throttle_attempts``; another retryable fault: back to the queue
+   after a backoff, at most ``max_rounds`` sends; auth/forbidden: stop, the
+   remaining lines fail with that fault; the ``deadline``: stop, the lines
+   not sent come back ``deferred``.
+
+Requestids (:func:`request_id_for`) come from the caller's ``attempt``, the
+lines' keys and payloads: a replay of the very same request within one call
+is recognised by QBO, a new attempt (after fixing what QBO refused) is a new
+request. Exactly-once rests on reconciliation by marker, not on requestids.
 
 Each input gets exactly one :class:`SendResult`; nothing is raised for a
 single line, so the caller always learns the QBO Id of every line created
@@ -26,27 +36,35 @@ before something went wrong.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import payloads as ta
-from . import query as qbo_query
-from .errors import QboFault
+from . import payloads as activity_payloads
+from .errors import DEFAULT_THROTTLE_WAIT, Deferred, QboFault
+from .reconciliation import find_marked
+from .windows import BATCH, BULK
 
 _logger = logging.getLogger(__name__)
-
-OUTCOMES = ("created", "reconciled", "failed")
 
 
 @dataclass
 class SendResult:
-    """What happened to one line: ``outcome`` in created | reconciled | failed.
+    """What happened to one line: ``outcome`` in created | reconciled | failed | deferred.
 
-    A failed line whose ``fault.uncertain`` is true may nevertheless exist in
-    QBO (we could not find out): send it again with ``reconcile_first=True``.
+    - ``created`` / ``reconciled``: ``qbo_id`` and ``sync_token`` are set. A
+      reconciled line's ``changes`` name what QBO's copy no longer shares
+      with the payload (``date``, ``payee``, ``customer``, ``duration``):
+      the line changed since it was exported (``changed``).
+    - ``failed``: ``fault`` says why. If ``fault.uncertain``, the line may
+      nevertheless exist in QBO: send it again with ``reconcile_first=True``.
+    - ``deferred``: not applied by this call (the deadline, or 429s that went
+      on); ``retry_after`` is the real seconds until QBO should allow more,
+      ``fault`` the :class:`.errors.Deferred` or throttle fault.
     """
 
     key: str
@@ -54,6 +72,12 @@ class SendResult:
     fault: QboFault | None = None
     outcome: str = "failed"
     sync_token: str | None = None
+    retry_after: float | None = None
+    changes: tuple = ()
+
+    @property
+    def changed(self):
+        return bool(self.changes)
 
 
 @dataclass
@@ -62,32 +86,49 @@ class _Line:
     key: str
     payload: dict
     bid: str = ""
+    state: str = "queued"  # queued | sending | settled
+    rounds: int = 0  # sends that failed in a retryable or uncertain way
+    throttled: int = 0  # 429s
 
 
-def request_id_for(keys):
-    """A 36-character requestid that only depends on the lines' keys (and their order)."""
-    digest = hashlib.sha256("\n".join(keys).encode("utf-8")).digest()
-    return str(uuid.UUID(bytes=digest[:16]))
+def request_id_for(attempt, keys, payloads, *, operation="batch"):
+    """A 36-character requestid for one request: its operation, the attempt, keys and payloads.
+
+    The same request replayed within one attempt gets the same id; another
+    attempt, another payload or another set of lines gets another one.
+    """
+    digest = hashlib.sha256()
+    for part in (operation, attempt, str(len(keys)), *keys):
+        digest.update(str(part).encode("utf-8") + b"\0")
+    for payload in payloads:
+        digest.update(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+        digest.update(b"\0")
+    return str(uuid.UUID(bytes=digest.digest()[:16]))
 
 
 class TimeActivitySender:
-    """Sends one set of lines through a :class:`.client.QboClient`.
+    """Sends one set of lines through a :class:`.client.QboClient`: one instance per call.
 
-    ``max_rounds`` bounds how often a line is sent again after its batch
-    failed in a retryable or uncertain way; ``workers`` bounds the threads
-    (at most ``limits.concurrent``; half of it by default, which keeps the
-    server's own in-flight count below the limit even when a new request
-    races the server's bookkeeping of the previous answer).
+    ``attempt``: see :func:`request_id_for`; without one, each call is a new
+    attempt. ``deadline``: a ``time.monotonic()`` value no wait may pass.
+    ``workers`` bounds the threads (at most ``limits.concurrent``; half of it
+    by default, which keeps the server's own in-flight count below the limit
+    even when a new request races the server's bookkeeping of the previous
+    answer). ``max_rounds`` bounds how often a line is sent after retryable
+    or uncertain failures.
     """
 
-    def __init__(self, client, *, workers=None, max_rounds=4):
+    def __init__(self, client, *, attempt="", deadline=None, workers=None, max_rounds=4):
         self.client = client
+        self.attempt = attempt or uuid.uuid4().hex
+        self.deadline = deadline
         concurrent = client.limits.concurrent
         self.workers = min(concurrent, workers or max(1, concurrent // 2))
         self.max_rounds = max_rounds
+        self._queue = deque()
+        self._lock = threading.Lock()
         self._stop_fault = None
-        self._stop_lock = threading.Lock()
-        self.reconciliations = 0
+        self._results = None
 
     # ------------------------------------------------------------------ steps
 
@@ -97,123 +138,176 @@ class TimeActivitySender:
             raise ValueError("one key per payload is required")
         if len(set(keys)) != len(keys):
             raise ValueError("keys must be unique")
-        results = [SendResult(key) for key in keys]
-        lines = self._prepare(payloads, keys, results)
+        if self._results is not None:
+            raise RuntimeError("a TimeActivitySender sends once")
+        self._results = [SendResult(key) for key in keys]
+        lines = self._prepare(payloads, keys)
         if reconcile_first and lines:
-            lines = self._reconcile_lines(lines, results)
-        chunks = [
-            lines[start : start + self.client.batch_size]
-            for start in range(0, len(lines), self.client.batch_size)
-        ]
-        if len(chunks) <= 1 or self.workers == 1:
-            for chunk in chunks:
-                self._send_chunk_guarded(chunk, results)
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(chunks))) as pool:
-                for _ in pool.map(lambda chunk: self._send_chunk_guarded(chunk, results), chunks):
-                    pass
-        return results
+            lines = self._reconcile_first(lines)
+        self._queue.extend(lines)
+        self._drain()
+        self._settle_left_over()
+        return self._results
 
-    def _send_chunk_guarded(self, chunk, results):
-        """:meth:`_send_chunk`, but an unexpected error cannot hide the Ids already created.
-
-        A storage failure while persisting rotated tokens, or a bug, stops the
-        run; its unresolved lines fail as *uncertain* (they may have reached
-        QBO), and every other line keeps its result.
-        """
-        try:
-            self._send_chunk(chunk, results)
-        except Exception as exc:  # reported on every unresolved line, traceback logged
-            _logger.exception("QBO sending stopped by an unexpected error")
-            fault = QboFault(
-                "unknown",
-                code=type(exc).__name__,
-                message=f"Sending stopped by an unexpected error: {exc}",
-                uncertain=True,
-            )
-            self._stop(fault)
-            unresolved = [
-                line
-                for line in chunk
-                if results[line.index].outcome == "failed" and results[line.index].fault is None
-            ]
-            self._fail(unresolved, fault, results)
-
-    def _prepare(self, payloads, keys, results):
+    def _prepare(self, payloads, keys):
         """Check and mark every payload; lines that cannot be sent fail here."""
         lines = []
         for index, (payload, key) in enumerate(zip(payloads, keys, strict=True)):
-            payload = ta.normalize(payload)
-            fault = ta.check(payload)
+            payload = activity_payloads.normalize(payload)
+            fault = activity_payloads.check(payload)
             if fault is not None:
-                results[index].fault = fault
+                self._results[index].fault = fault
                 continue
-            lines.append(_Line(index, key, ta.with_marker(payload, key)))
+            lines.append(_Line(index, key, activity_payloads.with_marker(payload, key)))
         return lines
 
-    def _send_chunk(self, chunk, results):
-        """Send one batch until every line is created, reconciled or failed."""
-        pending = list(chunk)
-        last_fault = None
-        for round_number in range(1, self.max_rounds + 1):
-            if not pending:
-                return
-            if round_number > 1:
-                # Whatever failed last round may still be failing: back off like the client.
-                self.client.retry.wait(self.client.retry.backoff(round_number - 1))
-            if self._stop_fault is not None:
-                self._fail(pending, self._stop_fault, results)
-                return
-            for position, line in enumerate(pending):
-                line.bid = str(position)
-            try:
-                answers = self.client.batch_create(
-                    [(line.bid, line.payload) for line in pending],
-                    request_id=request_id_for([line.key for line in pending]),
-                )
-            except QboFault as fault:
-                last_fault = fault
-                if fault.kind in ("auth", "forbidden"):
-                    self._stop(fault)
-                    self._fail(pending, fault, results)
-                    return
-                if fault.uncertain or fault.kind == "duplicate":
-                    pending = self._reconcile_or_fail(pending, fault, results)
-                    continue
-                if fault.retryable:
-                    continue  # the client already retried; one more round, bounded
-                self._fail(pending, fault, results)
-                return
-            pending, last_fault = self._record(pending, answers, results)
-        if pending:
-            self._fail(pending, last_fault or QboFault("unknown", message="not sent"), results)
-
-    def _record(self, pending, answers, results):
-        """Store created Ids and per-line faults; return the lines to send again."""
-        again, uncertain, last_fault, uncertain_fault = [], [], None, None
-        for line, answer in zip(pending, answers, strict=True):
-            if isinstance(answer, QboFault):
-                if answer.uncertain or answer.kind == "duplicate":
-                    uncertain.append(line)
-                    last_fault = uncertain_fault = answer
-                elif answer.retryable:
-                    again.append(line)
-                    last_fault = answer
-                else:
-                    results[line.index].fault = answer
-                continue
-            result = results[line.index]
-            result.qbo_id = str(answer.get("Id"))
-            result.sync_token = answer.get("SyncToken")
-            result.outcome = "created"
-        if uncertain:
-            again += self._reconcile_or_fail(uncertain, uncertain_fault, results)
-        return again, last_fault
-
-    def _reconcile_or_fail(self, lines, fault, results):
-        """Reconcile ``lines``; if even that fails, they fail with the uncertain fault."""
+    def _reconcile_first(self, lines):
+        """Lines a previous try already created are reconciled; the others are to send."""
         try:
-            return self._reconcile_lines(lines, results)
+            found = self._lookup(lines)
+        except Deferred as deferred:
+            self._defer(lines, deferred)
+            return []
+        return [line for line in lines if not self._reconciled_if_found(line, found)]
+
+    def _drain(self):
+        """Run the workers until the queue is empty or the run stopped."""
+        workers = min(self.workers, len(self._queue))
+        if workers == 1:
+            self._work()
+        elif workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for future in [pool.submit(self._work) for _ in range(workers)]:
+                    future.result()
+
+    def _work(self):
+        """One thread: take what the pacer admits, send it, settle the answers; until done."""
+        pacer = self.client.pacer
+        while (kinds := self._kinds()) is not None:
+            try:
+                permit = pacer.acquire(*kinds, deadline=self.deadline)
+            except Deferred as deferred:
+                self._stop(deferred)
+                return
+            except Exception as exc:  # the pacer's store failed: reported on the lines left
+                self._stop(self._unexpected(exc))
+                return
+            lines = self._take(permit.kind)
+            if not lines:
+                pacer.cancel(permit)
+                return
+            self._send_guarded(lines, permit)
+
+    def _kinds(self):
+        """What to ask the pacer for, preferred first; None when there is nothing left to send."""
+        with self._lock:
+            if self._stop_fault is not None or not self._queue:
+                return None
+            several = len(self._queue) > 1
+        if not self.client.limits.single_creates_per_minute:
+            return (BATCH,)
+        # One line left: a single create, so as not to spend a batch request on it.
+        return (BATCH, BULK) if several else (BULK, BATCH)
+
+    def _take(self, kind):
+        """Lines for one request of ``kind``: a batch's worth, or one."""
+        with self._lock:
+            if self._stop_fault is not None:
+                return []
+            count = self.client.batch_size if kind == BATCH else 1
+            lines = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+        for line in lines:
+            line.state = "sending"
+        return lines
+
+    def _send_guarded(self, lines, permit):
+        """Send one request, but an unexpected error cannot hide the Ids already created.
+
+        A storage failure while persisting rotated tokens, or a bug, stops the
+        run; the lines of this request fail as *uncertain* (they may have
+        reached QBO), and every other line keeps its result.
+        """
+        try:
+            if permit.kind == BATCH:
+                self._send_batch(lines, permit)
+            else:
+                self._send_single(lines[0], permit)
+        except Exception as exc:  # reported on every unresolved line, traceback logged
+            fault = self._unexpected(exc)
+            self._stop(fault)
+            self._fail([line for line in lines if line.state == "sending"], fault)
+        finally:
+            self.client.pacer.release(permit)  # no-op once the client released it
+
+    def _send_batch(self, lines, permit):
+        for position, line in enumerate(lines):
+            line.bid = str(position)
+        request_id = request_id_for(
+            self.attempt, [line.key for line in lines], [line.payload for line in lines]
+        )
+        try:
+            answers = self.client._batch_create(
+                [(line.bid, line.payload) for line in lines],
+                request_id,
+                deadline=self.deadline,
+                permit=permit,
+                retry_throttle=False,
+            )
+        except QboFault as fault:
+            self._settle_faults([(line, fault) for line in lines])
+            return
+        faulted = []
+        for line, answer in zip(lines, answers, strict=True):
+            if isinstance(answer, QboFault):
+                faulted.append((line, answer))
+            else:
+                self._created(line, answer)
+        self._settle_faults(faulted)
+
+    def _send_single(self, line, permit):
+        request_id = request_id_for(self.attempt, [line.key], [line.payload], operation="create")
+        try:
+            created = self.client._create_time_activity(
+                line.payload,
+                request_id,
+                deadline=self.deadline,
+                permit=permit,
+                retry_throttle=False,
+            )
+        except QboFault as fault:
+            self._settle_faults([(line, fault)])
+            return
+        self._created(line, created)
+
+    # ------------------------------------------------------------------ faults
+
+    def _settle_faults(self, faulted):
+        """Settle ``(line, fault)`` pairs: each decision runs once for all the lines it concerns."""
+        groups = {}
+        for line, fault in faulted:
+            groups.setdefault(_decision(fault), []).append((line, fault))
+        for decision, pairs in groups.items():
+            lines, fault = [line for line, _fault in pairs], pairs[-1][1]
+            if decision == "fail":
+                for line, own_fault in pairs:
+                    self._fail([line], own_fault)
+            elif decision == "defer":
+                self._defer(lines, fault)
+                self._stop(fault)
+            elif decision == "stop":
+                self._stop(fault)
+                self._fail(lines, fault)
+            elif decision == "reconcile":
+                self._reconcile_and_requeue(lines, fault)
+            elif decision == "throttled":
+                self._requeue_throttled(lines, fault)
+            else:
+                self._requeue_after_backoff(lines, fault)
+
+    def _reconcile_and_requeue(self, lines, fault):
+        """After an uncertain outcome: lines QBO holds are reconciled, the others sent again."""
+        try:
+            found = self._lookup(lines)
         except QboFault as lookup_fault:
             _logger.warning(
                 "QBO reconciliation failed (%s); %d lines left uncertain",
@@ -221,103 +315,128 @@ class TimeActivitySender:
                 len(lines),
             )
             fault.uncertain = True
-            self._fail(lines, fault, results)
-            return []
-
-    def _reconcile_lines(self, lines, results):
-        """Mark lines already in QBO as reconciled; return the ones that are not."""
-        self.reconciliations += 1
-        found = find_sent(self.client, [line.payload for line in lines])
-        remaining = []
-        for line, stored in zip(lines, found, strict=True):
-            if stored is None:
-                remaining.append(line)
-                continue
-            result = results[line.index]
-            result.qbo_id = str(stored.get("Id"))
-            result.sync_token = stored.get("SyncToken")
-            result.outcome = "reconciled"
-            result.fault = None
+            self._fail(lines, fault)
+            if isinstance(lookup_fault, Deferred) or lookup_fault.connection_lost:
+                self._stop(lookup_fault)
+            return
+        missing = [line for line in lines if not self._reconciled_if_found(line, found)]
         _logger.info(
             "QBO reconciliation: %d of %d lines already there",
-            len(lines) - len(remaining),
+            len(lines) - len(missing),
             len(lines),
         )
-        return remaining
+        self._requeue(missing, fault)
+
+    def _requeue_throttled(self, lines, fault):
+        """Back to the queue (the pacer holds the realm); deferred after too many 429s."""
+        retry_after = (fault.retry_after or DEFAULT_THROTTLE_WAIT) / self.client.time_scale
+        for line in lines:
+            line.throttled += 1
+            if line.throttled >= self.client.retry.throttle_attempts:
+                self._defer([line], fault, retry_after)
+            else:
+                self._enqueue(line)
+
+    def _requeue_after_backoff(self, lines, fault):
+        """Back to the queue, after a backoff (QBO is failing); failed after ``max_rounds``."""
+        rounds = self._requeue(lines, fault)
+        try:
+            self.client.retry.wait(self.client.retry.backoff(rounds), deadline=self.deadline)
+        except Deferred as deferred:
+            self._stop(deferred)
+
+    def _requeue(self, lines, fault):
+        """Send ``lines`` again unless they were sent ``max_rounds`` times; the highest round."""
+        highest = 0
+        for line in lines:
+            line.rounds += 1
+            highest = max(highest, line.rounds)
+            if line.rounds >= self.max_rounds:
+                self._fail([line], fault)
+            else:
+                self._enqueue(line)
+        return highest
+
+    def _lookup(self, lines):
+        """QBO's copies of ``lines``, by marker."""
+        dated_keys = {line.key: line.payload.get("TxnDate") for line in lines}
+        return find_marked(self.client, dated_keys, deadline=self.deadline)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _enqueue(self, line):
+        line.state = "queued"
+        with self._lock:
+            self._queue.append(line)
+
+    def _created(self, line, answer):
+        result = self._settle(line, "created")
+        result.qbo_id = str(answer.get("Id"))
+        result.sync_token = answer.get("SyncToken")
+
+    def _reconciled_if_found(self, line, found):
+        stored = found.get(line.key)
+        if stored is None:
+            return False
+        result = self._settle(line, "reconciled")
+        result.qbo_id = str(stored.get("Id"))
+        result.sync_token = stored.get("SyncToken")
+        result.changes = activity_payloads.differences(line.payload, stored)
+        return True
+
+    def _fail(self, lines, fault):
+        for line in lines:
+            self._settle(line, "failed").fault = fault
+
+    def _defer(self, lines, fault, retry_after=None):
+        for line in lines:
+            result = self._settle(line, "deferred")
+            result.fault = fault
+            result.retry_after = fault.retry_after if retry_after is None else retry_after
+
+    def _settle(self, line, outcome):
+        line.state = "settled"
+        result = self._results[line.index]
+        result.outcome = outcome
+        result.fault = None
+        return result
+
+    def _settle_left_over(self):
+        """Lines still queued when the run stopped: deferred by a deadline, else failed."""
+        fault = self._stop_fault
+        left = list(self._queue)
+        self._queue.clear()
+        if isinstance(fault, Deferred):
+            self._defer(left, fault)
+        elif left:
+            self._fail(left, fault)
 
     def _stop(self, fault):
-        with self._stop_lock:
+        with self._lock:
             if self._stop_fault is None:
                 self._stop_fault = fault
 
     @staticmethod
-    def _fail(lines, fault, results):
-        for line in lines:
-            result = results[line.index]
-            result.fault = fault
-            result.outcome = "failed"
-
-
-def find_sent(client, sent_payloads):
-    """For each marked payload, the TimeActivity QBO holds for it, or None.
-
-    Looks up every TimeActivity on the payloads' dates (TimeActivity cannot
-    be queried by Description) and matches date, payee, customer, duration
-    and marker (:func:`.payloads.same_activity`). If QBO already holds two
-    copies, the lowest Id wins and a warning is logged.
-
-    Hook: override to narrow the lookup (e.g. by ``MetaData.CreateTime``) in
-    companies with very many activities per day.
-    """
-    dates = {p.get("TxnDate") for p in sent_payloads}
-    by_marker = _stored_by_marker(client, dates)
-    found = []
-    for payload in sent_payloads:
-        candidates = [
-            stored
-            for stored in by_marker.get(ta.marker_in(payload.get("Description")), [])
-            if ta.same_activity(payload, stored)
-        ]
-        found.append(_first_copy(candidates))
-    return found
-
-
-def find_by_keys(client, dated_keys):
-    """``{key: stored TimeActivity}`` for the line keys QBO already holds, by marker alone.
-
-    ``dated_keys`` maps each key to its line's date. Unlike :func:`find_sent`, the
-    payee, customer and duration are not compared: a line's marker identifies it
-    even after its mapping changed, which is what a safety check needs.
-    """
-    by_marker = _stored_by_marker(client, set(dated_keys.values()))
-    found = {}
-    for key in dated_keys:
-        stored = _first_copy(by_marker.get(ta.marker(key), []))
-        if stored is not None:
-            found[key] = stored
-    return found
-
-
-def _stored_by_marker(client, dates):
-    """Marked TimeActivities QBO holds on ``dates`` (all of them if a date is unknown)."""
-    dates = {str(date) for date in dates if date} if all(dates) else set()
-    # A line without TxnDate was dated by QBO: look at everything (rare, slow).
-    where = qbo_query.condition("TxnDate", sorted(dates)) if dates else ""
-    by_marker = {}
-    for stored in client.query_all("TimeActivity", where):
-        tag = ta.marker_in(stored.get("Description"))
-        if tag:
-            by_marker.setdefault(tag, []).append(stored)
-    return by_marker
-
-
-def _first_copy(candidates):
-    """The lowest Id among copies of one line (warns when QBO holds several)."""
-    candidates = sorted(candidates, key=lambda stored: int(stored.get("Id") or 0))
-    if len(candidates) > 1:
-        _logger.warning(
-            "QBO holds %d copies of one line (Ids %s)",
-            len(candidates),
-            ", ".join(str(c.get("Id")) for c in candidates),
+    def _unexpected(exc):
+        _logger.exception("QBO sending stopped by an unexpected error")
+        return QboFault(
+            "unknown",
+            code=type(exc).__name__,
+            message=f"Sending stopped by an unexpected error: {exc}",
+            uncertain=True,
         )
-    return candidates[0] if candidates else None
+
+
+def _decision(fault):
+    """What a fault means for the lines it hit: the one place that decides."""
+    if isinstance(fault, Deferred):
+        return "defer"
+    if fault.connection_lost:
+        return "stop"
+    if fault.uncertain or fault.duplicate_request:
+        return "reconcile"
+    if fault.kind == "throttle":
+        return "throttled"
+    if fault.retryable:
+        return "retry"
+    return "fail"

@@ -37,6 +37,22 @@ class TokenSource(Protocol):
         """
 
 
+def carry_over(current, refreshed):
+    """The tokens to keep after a refresh: ``refreshed``, completed from ``current``.
+
+    The rule every :class:`TokenSource` (the Odoo one too) follows: when the
+    token endpoint returns no new refresh token, the current one stays valid
+    and is kept with its expiries; the realm is kept when the answer has none.
+    """
+    if refreshed.realm_id is None:
+        refreshed.realm_id = current.realm_id
+    if not refreshed.refresh_token:
+        refreshed.refresh_token = current.refresh_token
+        refreshed.refresh_expires_at = current.refresh_expires_at
+        refreshed.refresh_hard_expires_at = current.refresh_hard_expires_at
+    return refreshed
+
+
 class RotatingTokens:
     """In-process :class:`TokenSource`: one lock, one refresh at a time, persist first.
 
@@ -59,7 +75,6 @@ class RotatingTokens:
         self._unpersisted = None
         self.refresh_margin = refresh_margin
         self._clock = clock
-        self.refresh_count = 0
 
     def current(self):
         with self._lock:
@@ -78,13 +93,8 @@ class RotatingTokens:
         if stale is not None and self._tokens.access_token != stale.access_token:
             # Someone refreshed while this caller waited on the lock: reuse theirs.
             return self._tokens
-        fresh = self._oauth.refresh(self._tokens.refresh_token, realm_id=self._tokens.realm_id)
-        if fresh.realm_id is None:
-            fresh.realm_id = self._tokens.realm_id
-        if not fresh.refresh_token:  # not rotated this time: the current one stays valid
-            fresh.refresh_token = self._tokens.refresh_token
-            fresh.refresh_expires_at = self._tokens.refresh_expires_at
-        self.refresh_count += 1
+        answer = self._oauth.refresh(self._tokens.refresh_token, realm_id=self._tokens.realm_id)
+        fresh = carry_over(self._tokens, answer)
         self._unpersisted = fresh
         self._flush()
         _logger.info("QBO tokens refreshed and persisted for realm %s", fresh.realm_id)
