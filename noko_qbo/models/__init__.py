@@ -14,6 +14,7 @@ from . import (
     qbo_oauth_state,
     qbo_payee,
     qbo_project_mapping,
+    qbo_rate_window,
     qbo_token,
     res_company,
     res_config_settings,

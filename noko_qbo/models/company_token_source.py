@@ -10,6 +10,7 @@ from odoo.tools import SQL
 
 from ..qbo.errors import ReconnectNeeded
 from ..qbo.oauth import utcnow
+from ..qbo.tokens import carry_over
 
 _logger = logging.getLogger(__name__)
 
@@ -131,11 +132,7 @@ class CompanyTokenSource:
         except ReconnectNeeded as lost:
             token.write({"needs_reconnect": True, "last_error": lost.summary()})
             return None, lost
-        if not fresh.realm_id:
-            fresh.realm_id = stored.realm_id
-        if not fresh.refresh_token:  # not rotated this time: the stored one stays valid
-            fresh.refresh_token = stored.refresh_token
-            fresh.refresh_expires_at = stored.refresh_expires_at
+        fresh = carry_over(stored, fresh)
         token.write(token._qbo_values(fresh))
         token.env.flush_all()
         self.refresh_count += 1

@@ -44,19 +44,32 @@ class QboExportResult(models.Model):
     qbo_time_activity_id = fields.Char("QuickBooks TimeActivity", readonly=True)
     message = fields.Text(readonly=True)
 
-    def _qbo_set_exported(self, qbo_id, outcome):
-        """QBO holds the line now: bind its Id on the result and on the line."""
+    def _qbo_set_exported(self, qbo_id, outcome, changes=()):
+        """QBO holds the line now: bind its Id on the result and on the line.
+
+        ``changes`` name what QBO's copy no longer shares with the line (it was
+        edited after it was sent): the line is bound all the same, and flagged.
+        """
         self.ensure_one()
+        message = (
+            self.env._(
+                "Already in QuickBooks, but changed since it was sent (%(changes)s): check "
+                "the TimeActivity in QuickBooks.",
+                changes=", ".join(changes),
+            )
+            if changes
+            else False
+        )
         self.write(
             {
                 "state": "exported",
                 "outcome": outcome,
                 "qbo_time_activity_id": qbo_id,
-                "message": False,
+                "message": message,
             }
         )
         if self.line_id:
-            self.line_id._qbo_mark_exported(qbo_id)
+            self.line_id._qbo_mark_exported(qbo_id, changed=bool(changes))
 
     def _qbo_set_failed(self, message):
         """Not sent: the reason goes on the result and on the line (which stays approved)."""

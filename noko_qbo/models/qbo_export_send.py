@@ -6,8 +6,11 @@ which of its lines it already holds (the client's reconciliation by marker),
 so a chunk re-run after a crash, a retry or a rollback never sends a line twice.
 """
 
+import time
+
 from odoo import models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -74,7 +77,12 @@ class QboExport(models.Model):
         return results.browse(relevant_ids)
 
     def _qbo_send(self, results, plans):
-        """Send the lines of ``results`` in one client call and record every answer."""
+        """Send the lines of ``results`` in one client call and record every answer.
+
+        Lines QBO could not take yet (throttled, a passing server fault) are
+        tried again by a later attempt of this job: the wait happens between
+        attempts, never inside this request (see :func:`job_deadline`).
+        """
         payloads, keys, by_key = [], [], {}
         for result in results:
             line = result.line_id
@@ -84,50 +92,72 @@ class QboExport(models.Model):
             by_key[key] = result
         try:
             client = self.company_id.sudo()._qbo_client()
-            answers = client.send_time_activities(payloads, keys, reconcile_first=True)
+            answers = client.send_time_activities(
+                payloads,
+                keys,
+                reconcile_first=True,
+                attempt=self._qbo_attempt(),
+                deadline=job_deadline(),
+            )
         except QboFault as fault:
-            if fault.retryable or fault.uncertain:
-                raise RetryableJobError(fault.summary(), seconds=fault.retry_after or 60) from fault
             if fault.connection_lost:
                 return self._qbo_connection_lost(results, fault)
+            if fault.retryable or fault.uncertain:
+                raise RetryableJobError(fault.summary(), seconds=fault.retry_after or 60) from fault
             raise
         except UserError as error:  # not connected
             return self._qbo_connection_lost(results, error)
-        self._qbo_retry_transient(answers)
+        later = self._qbo_record_answers(answers, by_key)
+        results.line_id.flush_recordset()
+        if later:
+            self._qbo_try_again_later(later, sent=len(answers) - len(later))
+        return True
+
+    def _qbo_attempt(self):
+        """What makes this try's requestids new: the run and the job (see ``sending``)."""
+        return f"run{self.id}-{self.env.context.get('job_uuid') or 'direct'}"
+
+    def _qbo_record_answers(self, answers, by_key):
+        """Bind what QBO holds, fail what it refused; the answers to try again later."""
         lost = [answer for answer in answers if _failed(answer) and answer.fault.connection_lost]
+        if lost:  # a lost connection wins: those lines wait for a reconnect
+            lost_results = self.env["qbo.export.result"].browse([by_key[a.key].id for a in lost])
+            self._qbo_connection_lost(lost_results, lost[0].fault)
+        later = []
         for answer in answers:
             result = by_key[answer.key]
             if answer.outcome in ("created", "reconciled"):
-                result._qbo_set_exported(answer.qbo_id, answer.outcome)
+                result._qbo_set_exported(answer.qbo_id, answer.outcome, changes=answer.changes)
+            elif lost and answer.outcome == "deferred":
+                result._qbo_set_failed(
+                    self.env._("Not sent: the connection to QuickBooks is lost.")
+                )
+            elif answer.outcome == "deferred" or (not lost and _transient(answer)):
+                later.append(answer)
             elif not answer.fault.connection_lost:
                 result._qbo_set_failed(refusal_message(self.env, answer.fault))
-        if lost:
-            lost_results = self.env["qbo.export.result"].browse([by_key[a.key].id for a in lost])
-            self._qbo_connection_lost(lost_results, lost[0].fault)
-        results.line_id.flush_recordset()
-        return True
+        return later
 
-    def _qbo_retry_transient(self, answers):
-        """Roll back and try the whole chunk later when some lines failed for a passing reason.
+    def _qbo_try_again_later(self, later, sent):
+        """End this attempt; the job runs again when QBO allows (the answers in ``later``).
 
-        The next attempt reconciles first, so what QBO created meanwhile is bound,
-        not sent again. A lost connection wins: those lines wait for a reconnect.
+        The job stays one transaction (queue_job 19): rolled back here, what it
+        had sent is found again by marker when the next attempt reconciles
+        first, and bound then. The job's own record says how far it got.
+        Waiting out a throttle does not use up the job's retries; a passing
+        server fault does (then the run fails and says so).
         """
-        transient = [
-            answer
-            for answer in answers
-            if _failed(answer) and (answer.fault.retryable or answer.fault.uncertain)
-        ]
-        if not transient or any(_failed(a) and a.fault.connection_lost for a in answers):
-            return
-        wait = max((answer.fault.retry_after or 0) for answer in transient) or 60
+        throttled_only = all(answer.outcome == "deferred" for answer in later)
+        wait = max((answer.retry_after or answer.fault.retry_after or 0) for answer in later)
         raise RetryableJobError(
             self.env._(
-                "%(count)s lines could not be sent yet: %(fault)s",
-                count=len(transient),
-                fault=transient[0].fault.summary(),
+                "%(sent)s lines sent, %(count)s wait for QuickBooks Online: %(fault)s",
+                sent=sent,
+                count=len(later),
+                fault=later[0].fault.summary() if later[0].fault else "",
             ),
-            seconds=wait,
+            seconds=max(1, round(wait or 60)),
+            ignore_retry=throttled_only,
         )
 
     def _qbo_connection_lost(self, results, error):
@@ -146,3 +176,19 @@ class QboExport(models.Model):
 
 def _failed(answer):
     return answer.outcome == "failed" and answer.fault is not None
+
+
+def _transient(answer):
+    """Failed for a passing reason: the same line may go through on a later try."""
+    return _failed(answer) and (answer.fault.retryable or answer.fault.uncertain)
+
+
+def job_deadline():
+    """When a job must stop waiting for QBO: a third of Odoo's ``limit_time_real``.
+
+    The job runs inside the HTTP request of queue_job's runner, which Odoo
+    kills at ``limit_time_real`` (120 s by default); a request already in
+    flight at the deadline may still take the client's read timeout.
+    """
+    limit = config.get("limit_time_real") or 120
+    return time.monotonic() + max(5.0, min(limit, 600) / 3)

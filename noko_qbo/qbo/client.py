@@ -89,10 +89,11 @@ class QboClient:
 
     Thread-safe: ``send_time_activities`` runs requests from several threads.
     ``time_scale`` shrinks every wait (rate windows, Retry-After, backoff) to
-    match a time-scaled ``qbo_sandbox``. Pacing: ``window_store`` (a
-    :class:`.pacing.WindowStore`, e.g. the Odoo layer's PostgreSQL one) shares
-    the realm's windows across processes; without it, clients of one realm in
-    this process share :func:`.pacing.pacer_for`. Hook: ``session``,
+    match a time-scaled ``qbo_sandbox`` (default: the environment's own).
+    Pacing: ``window_store`` (a :class:`.pacing.WindowStore`, e.g. the Odoo
+    layer's PostgreSQL one) shares the realm's windows across processes;
+    without it, clients of one realm in this process share
+    :func:`.pacing.pacer_for`. Hook: ``session``,
     ``pacer`` (whose limits then win over ``limits``) and ``retry`` can be
     injected (tests, benchmarks, stricter jobs).
     """
@@ -107,7 +108,7 @@ class QboClient:
         limits=None,
         batch_size=BATCH_MAX,
         retry=None,
-        time_scale=1.0,
+        time_scale=None,
         session=None,
         pacer=None,
         window_store=None,
@@ -120,7 +121,7 @@ class QboClient:
         self.tokens = token_source
         self.timeout = timeout
         self.batch_size = batch_size
-        self.time_scale = float(time_scale)
+        self.time_scale = float(time_scale or environment.time_scale)
         self.retry = retry or RetryPolicy(time_scale=self.time_scale)
         self.minor_version = minor_version
         if pacer is None and window_store is not None:

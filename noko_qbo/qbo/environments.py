@@ -31,6 +31,9 @@ class Environment:
     authorize_url: str
     token_url: str
     revoke_url: str
+    #: how much faster than real time the service's clock runs: 1 for Intuit; an offline
+    #: ``qbo_sandbox`` says so in its discovery document (``time_scale``)
+    time_scale: float = 1.0
 
     def company_url(self, realm_id, path=""):
         """``{api_base}/company/{realm}/{path}``."""
@@ -94,6 +97,7 @@ def resolve(name, base_url=None, *, session=None, timeout=(5, 15), refresh=False
         authorize_url=endpoints["authorization_endpoint"],
         token_url=endpoints["token_endpoint"],
         revoke_url=endpoints["revocation_endpoint"],
+        time_scale=float(document.get("time_scale") or 1.0),
     )
     with _discovered_lock:
         _discovered[base_url] = environment

@@ -16,8 +16,11 @@ class AccountAnalyticLine(models.Model):
     # One file per concern of the model: deliberately not merged with the others.
     _inherit = "account.analytic.line"  # pylint: disable=consider-merging-classes-inherited
 
-    def _qbo_mark_exported(self, qbo_id):
-        """QBO holds this line as TimeActivity ``qbo_id`` (of the line's company's realm)."""
+    def _qbo_mark_exported(self, qbo_id, changed=False):
+        """QBO holds this line as TimeActivity ``qbo_id`` (of the line's company's realm).
+
+        ``changed``: QBO's copy differs from the line (edited after it was sent).
+        """
         self.ensure_one()
         self._qbo_internal().write(
             {
@@ -25,6 +28,7 @@ class AccountAnalyticLine(models.Model):
                 "qbo_time_activity_id": qbo_id,
                 "qbo_realm_id": self.company_id.sudo().qbo_realm_id,
                 "qbo_error": False,
+                "qbo_changed_since_export": changed,
             }
         )
 

@@ -27,6 +27,7 @@ QBO_BOOKKEEPING_FIELDS = frozenset(
         "qbo_realm_id",
         "qbo_export_id",
         "qbo_error",
+        "qbo_changed_since_export",
     }
 )
 
@@ -74,6 +75,14 @@ class AccountAnalyticLine(models.Model):
         copy=False,
         readonly=True,
         help="Why the last export run could not send this line.",
+    )
+
+    qbo_changed_since_export = fields.Boolean(
+        string="Changed Since Export",
+        copy=False,
+        readonly=True,
+        help="QuickBooks holds this line, but as it was before a later change in Odoo (an edit "
+        "after an unlock or a reinstall): check the TimeActivity in QuickBooks.",
     )
 
     _qbo_time_activity_uniq = models.Constraint(

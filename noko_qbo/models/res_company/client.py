@@ -1,18 +1,43 @@
 """Building a company's QBO client: environment, OAuth app, token source, ``QboClient``."""
 
-from odoo import api, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
+from ...const import ADMIN_GROUP
 from ...controllers.oauth import QboOAuthController
 from ...qbo import environments
 from ...qbo.client import QboClient
+from ...qbo.limits import Limits
 from ...qbo.oauth import OAuthClient
 from ..company_token_source import CompanyTokenSource
+from ..qbo_rate_window import RealmWindowStore
+
+_DEFAULTS = Limits()
 
 
 class ResCompany(models.Model):
     # One file per concern of the model: deliberately not merged with the others.
     _inherit = "res.company"  # pylint: disable=consider-merging-classes-inherited
+
+    # QBO's limits per realm and app; change them only for an app on other terms with Intuit.
+    qbo_requests_per_minute = fields.Integer(
+        "QuickBooks Requests per Minute", default=_DEFAULTS.requests_per_minute, groups=ADMIN_GROUP
+    )
+    qbo_batch_per_minute = fields.Integer(
+        "QuickBooks Batch Requests per Minute",
+        default=_DEFAULTS.batch_per_minute,
+        groups=ADMIN_GROUP,
+    )
+    qbo_concurrent_requests = fields.Integer(
+        "QuickBooks Concurrent Requests", default=_DEFAULTS.concurrent, groups=ADMIN_GROUP
+    )
+    qbo_headroom_per_minute = fields.Integer(
+        "Requests Left for Other Work",
+        default=_DEFAULTS.headroom_per_minute,
+        groups=ADMIN_GROUP,
+        help="Of the requests per minute, how many exports leave to list syncs, previews and "
+        "other apps' reads running meanwhile.",
+    )
 
     @api.model
     @tools.ormcache("name", "base_url")
@@ -55,20 +80,34 @@ class ResCompany(models.Model):
         self.ensure_one()
         return CompanyTokenSource(self.env.registry, self.id, self._qbo_oauth_client())
 
+    def _qbo_limits(self):
+        company = self.sudo()
+        return Limits(
+            requests_per_minute=company.qbo_requests_per_minute or _DEFAULTS.requests_per_minute,
+            batch_per_minute=company.qbo_batch_per_minute or _DEFAULTS.batch_per_minute,
+            concurrent=company.qbo_concurrent_requests or _DEFAULTS.concurrent,
+            headroom_per_minute=max(0, company.qbo_headroom_per_minute),
+        )
+
     def _qbo_client_options(self):
-        """Hook: extra keyword arguments for ``QboClient`` (limits, batch size, time scale)."""
+        """Hook: extra keyword arguments for ``QboClient`` (batch size, time scale...)."""
         return {}
 
     def _qbo_client(self):
-        """A ready ``QboClient`` for this company; ``UserError`` when it is not connected."""
+        """A ready ``QboClient`` for this company; ``UserError`` when it is not connected.
+
+        Its pacing state is the realm's row in PostgreSQL: shared by every worker.
+        """
         self.ensure_one()
         if not self._qbo_is_connected():
             raise UserError(
                 self.env._("%(company)s is not connected to QuickBooks Online.", company=self.name)
             )
-        return QboClient(
-            self._qbo_environment(),
-            self.sudo().qbo_realm_id,
-            self._qbo_token_source(),
+        environment = self._qbo_environment()
+        realm_id = self.sudo().qbo_realm_id
+        options = {
+            "limits": self._qbo_limits(),
+            "window_store": RealmWindowStore(self.env.registry, environment.api_base, realm_id),
             **self._qbo_client_options(),
-        )
+        }
+        return QboClient(environment, realm_id, self._qbo_token_source(), **options)
