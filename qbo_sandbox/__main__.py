@@ -29,6 +29,13 @@ def _arguments(argv):
     parser.add_argument("--batch-per-minute", type=int, default=40)
     parser.add_argument("--concurrent", type=int, default=10)
     parser.add_argument("--batch-max-items", type=int, default=30)
+    parser.add_argument("--requests-per-second", type=int, default=10)
+    parser.add_argument(
+        "--realm-batch-per-minute",
+        type=int,
+        default=120,
+        help="batch requests a minute per realm, shared by every app on it",
+    )
     parser.add_argument(
         "--hold-seconds",
         type=float,
@@ -38,14 +45,22 @@ def _arguments(argv):
     return parser.parse_args(argv)
 
 
+def _limits(args):
+    return Limits(
+        requests_per_minute=args.requests_per_minute,
+        batch_per_minute=args.batch_per_minute,
+        concurrent=args.concurrent,
+        batch_max_items=args.batch_max_items,
+        requests_per_second=args.requests_per_second,
+        realm_batch_per_minute=args.realm_batch_per_minute,
+    )
+
+
 def main(argv=None):
     args = _arguments(argv)
-    limits = Limits(
-        args.requests_per_minute, args.batch_per_minute, args.concurrent, args.batch_max_items
-    )
     server = SandboxServer(
         company=args.company,
-        limits=limits,
+        limits=_limits(args),
         time_scale=args.time_scale,
         client_id=args.client_id,
         client_secret=args.client_secret,

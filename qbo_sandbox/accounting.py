@@ -27,7 +27,7 @@ class AccountingApi:
 
     def handle(self, method, realm_id, route, params, headers, body):
         sandbox = self.sandbox
-        denied = sandbox.oauth.check_bearer(headers.get("Authorization"), realm_id)
+        denied, app = sandbox.oauth.check_bearer(headers.get("Authorization"), realm_id)
         realm = sandbox.realms.get(realm_id)
         if denied or realm is None:
             sandbox.count(realm_id, "auth_failures")
@@ -37,9 +37,10 @@ class AccountingApi:
             return faults.authorization_failed().reply(self.clock)
         sandbox.count(realm_id, "requests")
         is_batch = route == "batch"
-        limiter = sandbox.limiter(realm_id)
-        if not limiter.admit(is_batch):
-            sandbox.count(realm_id, "throttled")
+        throttle = sandbox.throttle(realm_id)
+        refused_by = throttle.admit(app, is_batch)
+        if refused_by:
+            sandbox.count_throttled(realm_id, refused_by)
             return faults.throttled(self.clock)
         try:
             if is_batch:
@@ -54,7 +55,7 @@ class AccountingApi:
                 reply.after = "drop"
             return reply
         finally:
-            limiter.release()
+            throttle.release(app)
 
     def _injected(self, mode):
         if mode == "timeout":

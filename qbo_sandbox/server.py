@@ -15,7 +15,7 @@ from .admin import ADMIN_COMMANDS, admin_arguments
 from .clock import Clock
 from .faults import Reply
 from .injection import FaultInjector
-from .limits import Limits, RealmLimiter
+from .limits import Limits, RealmThrottle
 from .oauth import OAuthError, OAuthServer
 
 _logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class SandboxServer:
         self.realm_id = realm.realm_id
         self.realms = {realm.realm_id: realm}
         self.replays = {}
-        self._limiters = {}
+        self._throttles = {}
         self._stats = {}
 
     # --- lifecycle --------------------------------------------------------------
@@ -106,8 +106,12 @@ class SandboxServer:
 
     # --- tests' shortcuts, fault injection and inspection -------------------------
 
-    def issue_tokens(self, realm_id=None):
-        return self.oauth.issue(self._realm(realm_id).realm_id)
+    def issue_tokens(self, realm_id=None, client_id=None):
+        """Tokens without the browser dance; ``client_id`` names the app (its own limits)."""
+        realm_id = self._realm(realm_id).realm_id
+        if client_id is None:
+            return self.oauth.issue(realm_id)
+        return self.oauth.issue(realm_id, client_id=str(client_id))
 
     def fail_next(self, n, mode="503", path=None):
         self.injector.fail_next(n, mode, path)
@@ -139,9 +143,24 @@ class SandboxServer:
         realm_id = self._realm(realm_id).realm_id
         with self._lock:
             out = {"requests": 0, "throttled": 0, "batch_requests": 0, "batch_items": 0}
-            out.update(self._stats.get(realm_id, {}))
-        out["in_flight"] = self.limiter(realm_id).in_flight
+            counters = self._stats.get(realm_id, {})
+            out.update(counters)
+            out["throttled_by"] = dict(counters.get("throttled_by", {}))
+        out["in_flight"] = self.throttle(realm_id).in_flight
         return out
+
+    def simulate_other_app(self, batches, realm_id=None):
+        """Another app connected to the realm sends ``batches`` batch requests now.
+
+        They use up the realm-wide batch budget (``realm_batch_per_minute``)
+        for the next 60 sandbox seconds, as a busy second integration would.
+        """
+        realm_id = self._realm(realm_id).realm_id
+        batches = int(batches)
+        if batches < 0:
+            raise ValueError("batches must not be negative")
+        self.throttle(realm_id).other_app_batches(batches)
+        self.count(realm_id, "other_app_batches", batches)
 
     def seed(self, company_dict):
         """Add a company; returns its realm id."""
@@ -169,11 +188,19 @@ class SandboxServer:
             counters = self._stats.setdefault(realm_id, {})
             counters[key] = counters.get(key, 0) + n
 
-    def limiter(self, realm_id):
+    def count_throttled(self, realm_id, limit):
+        """A 429: counted in total and by the limit that refused the request."""
         with self._lock:
-            if realm_id not in self._limiters:
-                self._limiters[realm_id] = RealmLimiter(self.limits, self.clock)
-            return self._limiters[realm_id]
+            counters = self._stats.setdefault(realm_id, {})
+            counters["throttled"] = counters.get("throttled", 0) + 1
+            by_limit = counters.setdefault("throttled_by", {})
+            by_limit[limit] = by_limit.get(limit, 0) + 1
+
+    def throttle(self, realm_id):
+        with self._lock:
+            if realm_id not in self._throttles:
+                self._throttles[realm_id] = RealmThrottle(self.limits, self.clock)
+            return self._throttles[realm_id]
 
     def _realm(self, realm_id):
         realm = self.realms.get(str(realm_id or self.realm_id))
@@ -271,7 +298,7 @@ class SandboxServer:
             )
         try:
             args, kwargs = admin_arguments(name, argument, params, body)
-            result = getattr(self, name)(*args, **kwargs)
+            result = getattr(self, ADMIN_COMMANDS[name][0])(*args, **kwargs)
         except (TypeError, ValueError, KeyError) as error:
             return Reply.json(400, {"error": str(error)})
         except faults.QboError as error:
