@@ -9,12 +9,12 @@ import json
 import random
 
 from . import faults, query, time_activity
-from .entities import LIST_ENTITIES, QUERYABLE_ENTITIES
+from .entities import LIST_ENTITIES, QUERYABLE_ENTITIES, TRANSACTIONS
 from .faults import QboError, Reply
 
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
-READABLE = {name.lower(): name for name in (*LIST_ENTITIES, "TimeActivity")}
+READABLE = {name.lower(): name for name in (*LIST_ENTITIES, *TRANSACTIONS)}
 HAS_ACTIVE = set(LIST_ENTITIES)
 
 
@@ -124,7 +124,10 @@ class AccountingApi:
     def run_query(self, realm, statement):
         parsed = query.parse(statement, QUERYABLE_ENTITIES)
         with realm.lock:
-            records = realm.all(parsed.entity)
+            stored = realm.records.get(parsed.entity)
+            records = query.candidates(parsed, stored) if stored is not None else None
+            if records is None:
+                records = realm.all(parsed.entity)
             return json.loads(json.dumps(query.run(parsed, records, parsed.entity in HAS_ACTIVE)))
 
     def write(self, realm, operation, payload):
