@@ -49,6 +49,7 @@ def describe(realm):
                 for r in realm.records[entity].values()
             ]
         out["TimeActivity"] = len(realm.records["TimeActivity"])
+        out["Invoice"] = len(realm.records["Invoice"])
         return out
 
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import company as companies
-from . import faults
+from . import faults, invoices, time_activity
 from .accounting import AccountingApi
 from .admin import ADMIN_COMMANDS, admin_arguments
 from .clock import Clock
@@ -162,6 +162,27 @@ class SandboxServer:
         self.throttle(realm_id).other_app_batches(batches)
         self.count(realm_id, "other_app_batches", batches)
 
+    def bill_time_activities(self, ids, realm_id=None):
+        """Invoice these TimeActivities as a QBO user would: see ``invoices.bill``.
+
+        Answers ``{"billed": [ids], "invoices": [invoice ids], "skipped": {id: reason}}``.
+        """
+        realm = self._realm(realm_id)
+        result = invoices.bill(realm, _id_list(ids))
+        self.count(realm.realm_id, "billed", len(result["billed"]))
+        self.count(realm.realm_id, "invoices", len(result["invoices"]))
+        return result
+
+    def delete_time_activities(self, ids, realm_id=None):
+        """Delete these TimeActivities as a QBO user would (webhooks fire, no SyncToken).
+
+        Answers ``{"deleted": [ids], "skipped": {id: reason}}``.
+        """
+        realm = self._realm(realm_id)
+        result = time_activity.delete_many(realm, _id_list(ids))
+        self.count(realm.realm_id, "deleted", len(result["deleted"]))
+        return result
+
     def seed(self, company_dict):
         """Add a company; returns its realm id."""
         realm = companies.build_realm(companies.load(company_dict), self.clock)
@@ -304,6 +325,12 @@ class SandboxServer:
         except faults.QboError as error:
             return error.reply(self.clock)
         return Reply.json(200, {"result": result})
+
+
+def _id_list(ids):
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+        raise ValueError("ids must be a list of TimeActivity ids")
+    return list(ids)
 
 
 class _HttpServer(ThreadingHTTPServer):

@@ -111,6 +111,22 @@ def remove(realm, record_id):
     realm.changed("TimeActivity", record_id, "Delete")
 
 
+def delete_many(realm, ids):
+    """Delete as a QBO user does in the app (no SyncToken); unknown and already deleted ids
+    are reported under ``skipped``."""
+    with realm.lock:
+        deleted, skipped = [], {}
+        for record_id in dict.fromkeys(str(i) for i in ids):
+            if record_id in realm.records["TimeActivity"]:
+                remove(realm, record_id)
+                deleted.append(record_id)
+            elif record_id in realm.deleted["TimeActivity"]:
+                skipped[record_id] = "deleted"
+            else:
+                skipped[record_id] = "not found"
+        return {"deleted": deleted, "skipped": skipped}
+
+
 def _stored(realm, record_id, element=""):
     record = realm.get("TimeActivity", record_id)
     if record is not None:
