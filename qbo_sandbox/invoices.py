@@ -88,4 +88,3 @@ def _hours(activity):
         )
         return max(worked - breaks, timedelta()) / timedelta(hours=1)
     return activity.get("Hours", 0) + activity.get("Minutes", 0) / 60
-
