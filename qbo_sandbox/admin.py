@@ -21,6 +21,9 @@ ADMIN_COMMANDS = {
     "simulate_other_app": ("simulate_other_app", None),
     "bill": ("bill_time_activities", None),
     "delete": ("delete_time_activities", None),
+    "webhook": ("set_webhook", None),
+    "webhook_deliveries": ("webhook_deliveries", None),
+    "flush_webhooks": ("flush_webhooks", None),
 }
 
 

@@ -17,6 +17,7 @@ from .faults import Reply
 from .injection import FaultInjector
 from .limits import Limits, RealmThrottle
 from .oauth import OAuthError, OAuthServer
+from .webhooks import COALESCE_SECONDS, RETRY_DELAYS, WebhookSender
 
 _logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class SandboxServer:
             self.clock, client_id, client_secret, access_token_lifetime, refresh_token_lifetime
         )
         self.injector = FaultInjector(hold_seconds)
+        self.webhooks = WebhookSender(self.clock)
         self.api = AccountingApi(self)
         self._company = companies.load(company)
         self._lock = threading.Lock()
@@ -69,6 +71,7 @@ class SandboxServer:
 
     def _fresh_state(self):
         realm = companies.build_realm(self._company, self.clock)
+        realm.listener = self.webhooks.record
         self.realm_id = realm.realm_id
         self.realms = {realm.realm_id: realm}
         self.replays = {}
@@ -93,6 +96,7 @@ class SandboxServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        self.webhooks.stop()
 
     def __enter__(self):
         return self.start()
@@ -186,6 +190,7 @@ class SandboxServer:
     def seed(self, company_dict):
         """Add a company; returns its realm id."""
         realm = companies.build_realm(companies.load(company_dict), self.clock)
+        realm.listener = self.webhooks.record
         with self._lock:
             if realm.realm_id in self.realms:
                 raise ValueError(f"realm {realm.realm_id} already exists")
@@ -193,14 +198,43 @@ class SandboxServer:
         return realm.realm_id
 
     def reset(self):
-        """Back to the starting company: no tokens, changes, limits, stats or planned faults."""
+        """Back to the starting company: no tokens, changes, limits, stats, planned faults,
+        webhook endpoint or deliveries."""
         self.injector.clear()
         self.oauth.reset()
+        self.webhooks.reset()
         with self._lock:
             self._fresh_state()
 
     def advance_clock(self, seconds):
         self.clock.advance(seconds)
+        self.webhooks.wake()
+
+    # --- webhooks -------------------------------------------------------------------
+
+    def set_webhook(
+        self,
+        url=None,
+        verifier_token=None,
+        format="cloudevents",  # noqa: A002 - the name the admin API and Intuit's portal use
+        delay=COALESCE_SECONDS,
+        retry_delays=RETRY_DELAYS,
+    ):
+        """Register the app's webhook endpoint for every realm; ``url`` None turns it off.
+
+        ``format``: "cloudevents" (a JSON array of CloudEvents) or "legacy"
+        (``eventNotifications``). ``delay``: sandbox seconds events are
+        coalesced; ``retry_delays``: sandbox seconds before each retry.
+        """
+        self.webhooks.subscribe(url, verifier_token, format, delay, retry_delays)
+
+    def webhook_deliveries(self):
+        """Every delivery attempt: url, body, signature, status, error, attempt, events, time."""
+        return self.webhooks.deliveries()
+
+    def flush_webhooks(self, timeout=5.0):
+        """Deliver pending events now (and due retries); True once nothing is left to send."""
+        return self.webhooks.flush(timeout)
 
     # --- used by the API ------------------------------------------------------------
 
