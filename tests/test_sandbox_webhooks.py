@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from qbo_sandbox.__main__ import _arguments, _start
 from qbo_sandbox.webhooks import signature
 
 TOKEN = "verify_me"
@@ -292,3 +293,16 @@ def test_stop_ends_the_sender_thread(make_sandbox, api_for, receiver):
     _create(api_for(server))
     server.stop()
     assert not sender.is_alive()
+
+
+def test_the_command_line_registers_a_webhook(receiver, api_for):
+    args = ["--port=0", "--webhook-url", receiver.url, "--webhook-verifier-token", TOKEN]
+    server = _start(_arguments([*args, "--webhook-format", "legacy"]))
+    try:
+        _create(api_for(server))
+        server.flush_webhooks()
+        assert receiver.wait_for(1)
+        ((body, valid),) = receiver.received
+        assert valid and "eventNotifications" in body
+    finally:
+        server.stop()
