@@ -14,6 +14,7 @@ from .faults import QboError, Reply
 
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
+MAX_BID_WITH_REQUEST_ID = 10
 READABLE = {name.lower(): name for name in (*LIST_ENTITIES, *TRANSACTIONS)}
 HAS_ACTIVE = set(LIST_ENTITIES)
 
@@ -71,7 +72,13 @@ class AccountingApi:
         return faults.html_error(int(mode))
 
     def _idempotent(self, realm, method, route, params, headers, body):
-        """Answer a repeated ``requestid`` with the stored first answer, applying nothing."""
+        """Answer a repeated ``requestid`` with the stored first answer, applying nothing.
+
+        As Intuit documents it, a requestid is unique per company: the key is
+        (realm, requestid) whatever the app, route or body of the repeat. Only
+        200 answers are kept, so a failed attempt may be sent again; any other
+        requestid is a new request, even with the same body.
+        """
         request_id = params.get("requestid")
         if not request_id:
             return self._answer(realm, method, route, params, headers, body)
@@ -113,7 +120,7 @@ class AccountingApi:
         if head == "preferences" and len(parts) == 1 and method == "GET":
             return {"Preferences": realm.snapshot("Preferences")[0]}
         if head == "batch" and len(parts) == 1 and method == "POST":
-            return self._batch(realm, _json(body))
+            return self._batch(realm, _json(body), with_request_id=bool(params.get("requestid")))
         if head == "timeactivity" and len(parts) == 1 and method == "POST":
             operation = params.get("operation", "").lower()
             return {"TimeActivity": self.write(realm, operation, _json(body))}
@@ -156,10 +163,16 @@ class AccountingApi:
 
     # --- batch ----------------------------------------------------------------------
 
-    def _batch(self, realm, payload):
+    def _batch(self, realm, payload, with_request_id=False):
         items = payload.get("BatchItemRequest") if isinstance(payload, dict) else None
         if not isinstance(items, list) or not items:
             raise faults.required("BatchItemRequest")
+        if with_request_id:
+            # Intuit: with a requestid, each bId may have at most 10 characters.
+            for item in items:
+                bid = str(item.get("bId", "")) if isinstance(item, dict) else ""
+                if len(bid) > MAX_BID_WITH_REQUEST_ID:
+                    raise faults.too_long("bId", MAX_BID_WITH_REQUEST_ID, len(bid))
         maximum = self.sandbox.limits.batch_max_items
         if len(items) > maximum:
             raise QboError(
