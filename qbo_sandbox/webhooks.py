@@ -63,6 +63,7 @@ class _Delivery:
     body: bytes
     signature: str
     events: int
+    generation: int
     attempt: int = 1
     due: float = 0.0  # sandbox time of the next attempt
 
@@ -137,6 +138,7 @@ class WebhookSender:
         self._flushing = 0
         self._stopped = False
         self._thread = None
+        self._generation = 0  # bumped by reset(): a delivery in flight then is forgotten
         # never through an HTTP proxy: endpoints are local test receivers
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -201,6 +203,7 @@ class WebhookSender:
 
     def reset(self):
         with self._cond:
+            self._generation += 1
             self._subscription = None
             self._events.clear()
             self._retries.clear()
@@ -245,13 +248,16 @@ class WebhookSender:
                 if self._stopped:
                     return
                 self._sending = True
+                generation = self._generation
             status, error = None, None
             try:
                 if isinstance(job, tuple):  # fresh events: sign them once, for every attempt
                     subscription, events = job
                     raw = body(events, subscription.format)
                     token = subscription.verifier_token
-                    job = _Delivery(subscription, raw, signature(token, raw), len(events))
+                    job = _Delivery(
+                        subscription, raw, signature(token, raw), len(events), generation
+                    )
                 status, error = self._post(job)
             finally:
                 with self._cond:
@@ -311,6 +317,8 @@ class WebhookSender:
 
     def _settle(self, delivery, status, error):
         """Log the attempt; schedule the next one when the endpoint seems down."""
+        if delivery.generation != self._generation:
+            return
         self._log.append(
             {
                 "url": delivery.subscription.url,

@@ -306,3 +306,20 @@ def test_the_command_line_registers_a_webhook(receiver, api_for):
         assert valid and "eventNotifications" in body
     finally:
         server.stop()
+
+
+def test_reset_turns_webhooks_off_and_forgets_a_delivery_in_flight(api_for, fresh_sandbox):
+    slow = Receiver(delay=0.5)
+    try:
+        fresh_sandbox.set_webhook(slow.url, TOKEN, delay=0)
+        _create(api_for(fresh_sandbox))
+        time.sleep(0.1)  # the delivery is in flight
+        fresh_sandbox.reset()
+        assert slow.wait_for(1)
+        time.sleep(0.1)
+        _create(api_for(fresh_sandbox))
+        fresh_sandbox.flush_webhooks()
+        assert fresh_sandbox.webhook_deliveries() == []
+        assert len(slow.received) == 1
+    finally:
+        slow.close()
