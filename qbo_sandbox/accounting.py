@@ -147,7 +147,9 @@ class AccountingApi:
         if operation == "update" or (
             operation == "" and isinstance(payload, dict) and payload.get("Id")
         ):
-            return time_activity.update(realm, payload)
+            result = time_activity.update(realm, payload)
+            self.sandbox.count(realm.realm_id, "updated")
+            return result
         result = time_activity.create(realm, payload)
         self.sandbox.count(realm.realm_id, "created")
         return result

@@ -277,6 +277,7 @@ def test_every_update_bumps_sync_token_and_last_updated_time(api, fresh_sandbox)
     stale = _fault(api.post("timeactivity", {**first, "Hours": 4}))
     assert (stale["code"], stale["Message"]) == ("5010", "Stale Object Error")
     assert fresh_sandbox.entities("TimeActivity") == [second]
+    assert fresh_sandbox.stats()["updated"] == 2
 
 
 def test_update_through_operation_update_and_in_a_batch(api):
