@@ -16,7 +16,7 @@ from .clock import Clock
 from .faults import Reply
 from .injection import FaultInjector
 from .limits import Limits, RealmThrottle
-from .oauth import OAuthError, OAuthServer
+from .oauth import TEST_CLIENT_ID, OAuthError, OAuthServer
 from .webhooks import COALESCE_SECONDS, RETRY_DELAYS, WebhookSender
 
 _logger = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ class SandboxServer:
     def issue_tokens(self, realm_id=None, client_id=None):
         """Tokens without the browser dance; ``client_id`` names the app (its own limits)."""
         realm_id = self._realm(realm_id).realm_id
-        if client_id is None:
-            return self.oauth.issue(realm_id)
-        return self.oauth.issue(realm_id, client_id=str(client_id))
+        return self.oauth.issue(realm_id, client_id=str(client_id or TEST_CLIENT_ID))
 
     def fail_next(self, n, mode="503", path=None):
         self.injector.fail_next(n, mode, path)

@@ -160,7 +160,7 @@ def _merged(current, payload):
     if any(payload.get(k) is not None for k in AMOUNT_FIELDS):
         for key in CLOCK_FIELDS:
             base.pop(key, None)
-    if any(payload.get(k) is not None for k in CLOCK_FIELDS):
+    if payload.get("StartTime") or payload.get("EndTime"):
         for key in AMOUNT_FIELDS:
             base.pop(key, None)
     return {**base, **payload}
