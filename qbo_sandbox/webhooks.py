@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import urllib.error
@@ -22,6 +23,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+_logger = logging.getLogger(__name__)
 
 FORMATS = ("cloudevents", "legacy")
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 408})
@@ -123,6 +126,13 @@ def _utc(at, timespec):
     return moment.replace("+00:00", "Z")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the endpoint's answer, not a place to go: it is logged, not followed."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 class WebhookSender:
     """The queue of events for the registered endpoint and the thread that delivers them."""
 
@@ -139,8 +149,8 @@ class WebhookSender:
         self._stopped = False
         self._thread = None
         self._generation = 0  # bumped by reset(): a delivery in flight then is forgotten
-        # never through an HTTP proxy: endpoints are local test receivers
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # never through an HTTP proxy (endpoints are local receivers), never redirected
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
 
     # --- configuration and inspection ----------------------------------------
 
@@ -259,6 +269,8 @@ class WebhookSender:
                         subscription, raw, signature(token, raw), len(events), generation
                     )
                 status, error = self._post(job)
+            except Exception:  # a bug here must not silence every later notification
+                _logger.exception("webhook delivery failed")
             finally:
                 with self._cond:
                     self._sending = False

@@ -52,6 +52,8 @@ class Receiver:
                 receiver.received.append((json.loads(raw), valid))
                 status = receiver.statuses.popleft() if receiver.statuses else 200
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.url)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -214,7 +216,7 @@ def test_endpoint_errors_are_retried_after_20_30_and_50_minutes(api, fresh_sandb
     assert all(valid for _body, valid in receiver.received)
 
 
-@pytest.mark.parametrize("status", [401, 400, 404, 429])
+@pytest.mark.parametrize("status", [401, 400, 404, 429, 302])
 def test_other_statuses_are_not_retried(api, fresh_sandbox, receiver, status):
     receiver.statuses.append(status)
     fresh_sandbox.set_webhook(receiver.url, TOKEN)
