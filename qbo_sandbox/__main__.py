@@ -6,6 +6,7 @@ import sys
 import threading
 
 from . import Limits, SandboxServer
+from .webhooks import FORMATS
 
 
 def _arguments(argv):
@@ -29,23 +30,43 @@ def _arguments(argv):
     parser.add_argument("--batch-per-minute", type=int, default=40)
     parser.add_argument("--concurrent", type=int, default=10)
     parser.add_argument("--batch-max-items", type=int, default=30)
+    parser.add_argument("--requests-per-second", type=int, default=10)
+    parser.add_argument(
+        "--realm-batch-per-minute",
+        type=int,
+        default=120,
+        help="batch requests a minute per realm, shared by every app on it",
+    )
+    parser.add_argument("--webhook-url", help="POST change notifications here (default: off)")
+    parser.add_argument("--webhook-verifier-token", help="signs webhook deliveries")
+    parser.add_argument("--webhook-format", choices=FORMATS, default="cloudevents")
     parser.add_argument(
         "--hold-seconds",
         type=float,
         default=30.0,
         help="how long a 'timeout' injection holds a request (real seconds)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.webhook_url and not args.webhook_verifier_token:
+        parser.error("--webhook-url needs --webhook-verifier-token (deliveries are signed)")
+    return args
 
 
-def main(argv=None):
-    args = _arguments(argv)
-    limits = Limits(
-        args.requests_per_minute, args.batch_per_minute, args.concurrent, args.batch_max_items
+def _limits(args):
+    return Limits(
+        requests_per_minute=args.requests_per_minute,
+        batch_per_minute=args.batch_per_minute,
+        concurrent=args.concurrent,
+        batch_max_items=args.batch_max_items,
+        requests_per_second=args.requests_per_second,
+        realm_batch_per_minute=args.realm_batch_per_minute,
     )
+
+
+def _start(args):
     server = SandboxServer(
         company=args.company,
-        limits=limits,
+        limits=_limits(args),
         time_scale=args.time_scale,
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -55,6 +76,13 @@ def main(argv=None):
         port=args.port,
         hold_seconds=args.hold_seconds,
     ).start()
+    if args.webhook_url:
+        server.set_webhook(args.webhook_url, args.webhook_verifier_token, args.webhook_format)
+    return server
+
+
+def main(argv=None):
+    server = _start(_arguments(argv))
     print(f"QBO sandbox listening on {server.base_url}", flush=True)
     print(f"realm id: {server.realm_id}", flush=True)
     print(f"discovery: {server.base_url}/.well-known/openid_configuration", flush=True)

@@ -9,12 +9,13 @@ import json
 import random
 
 from . import faults, query, time_activity
-from .entities import LIST_ENTITIES, QUERYABLE_ENTITIES
+from .entities import LIST_ENTITIES, QUERYABLE_ENTITIES, TRANSACTIONS
 from .faults import QboError, Reply
 
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
-READABLE = {name.lower(): name for name in (*LIST_ENTITIES, "TimeActivity")}
+MAX_BID_WITH_REQUEST_ID = 10
+READABLE = {name.lower(): name for name in (*LIST_ENTITIES, *TRANSACTIONS)}
 HAS_ACTIVE = set(LIST_ENTITIES)
 
 
@@ -27,7 +28,7 @@ class AccountingApi:
 
     def handle(self, method, realm_id, route, params, headers, body):
         sandbox = self.sandbox
-        denied = sandbox.oauth.check_bearer(headers.get("Authorization"), realm_id)
+        denied, app = sandbox.oauth.check_bearer(headers.get("Authorization"), realm_id)
         realm = sandbox.realms.get(realm_id)
         if denied or realm is None:
             sandbox.count(realm_id, "auth_failures")
@@ -37,9 +38,10 @@ class AccountingApi:
             return faults.authorization_failed().reply(self.clock)
         sandbox.count(realm_id, "requests")
         is_batch = route == "batch"
-        limiter = sandbox.limiter(realm_id)
-        if not limiter.admit(is_batch):
-            sandbox.count(realm_id, "throttled")
+        throttle = sandbox.throttle(realm_id)
+        refused_by = throttle.admit(app, is_batch)
+        if refused_by:
+            sandbox.count_throttled(realm_id, refused_by)
             return faults.throttled(self.clock)
         try:
             if is_batch:
@@ -54,7 +56,7 @@ class AccountingApi:
                 reply.after = "drop"
             return reply
         finally:
-            limiter.release()
+            throttle.release(app)
 
     def _injected(self, mode):
         if mode == "timeout":
@@ -70,7 +72,13 @@ class AccountingApi:
         return faults.html_error(int(mode))
 
     def _idempotent(self, realm, method, route, params, headers, body):
-        """Answer a repeated ``requestid`` with the stored first answer, applying nothing."""
+        """Answer a repeated ``requestid`` with the stored first answer, applying nothing.
+
+        As Intuit documents it, a requestid is unique per company: the key is
+        (realm, requestid) whatever the app, route or body of the repeat. Only
+        200 answers are kept, so a failed attempt may be sent again; any other
+        requestid is a new request, even with the same body.
+        """
         request_id = params.get("requestid")
         if not request_id:
             return self._answer(realm, method, route, params, headers, body)
@@ -112,7 +120,7 @@ class AccountingApi:
         if head == "preferences" and len(parts) == 1 and method == "GET":
             return {"Preferences": realm.snapshot("Preferences")[0]}
         if head == "batch" and len(parts) == 1 and method == "POST":
-            return self._batch(realm, _json(body))
+            return self._batch(realm, _json(body), with_request_id=bool(params.get("requestid")))
         if head == "timeactivity" and len(parts) == 1 and method == "POST":
             operation = params.get("operation", "").lower()
             return {"TimeActivity": self.write(realm, operation, _json(body))}
@@ -123,7 +131,10 @@ class AccountingApi:
     def run_query(self, realm, statement):
         parsed = query.parse(statement, QUERYABLE_ENTITIES)
         with realm.lock:
-            records = realm.all(parsed.entity)
+            stored = realm.records.get(parsed.entity)
+            records = query.candidates(parsed, stored) if stored is not None else None
+            if records is None:
+                records = realm.all(parsed.entity)
             return json.loads(json.dumps(query.run(parsed, records, parsed.entity in HAS_ACTIVE)))
 
     def write(self, realm, operation, payload):
@@ -136,7 +147,9 @@ class AccountingApi:
         if operation == "update" or (
             operation == "" and isinstance(payload, dict) and payload.get("Id")
         ):
-            return time_activity.update(realm, payload)
+            result = time_activity.update(realm, payload)
+            self.sandbox.count(realm.realm_id, "updated")
+            return result
         result = time_activity.create(realm, payload)
         self.sandbox.count(realm.realm_id, "created")
         return result
@@ -152,10 +165,16 @@ class AccountingApi:
 
     # --- batch ----------------------------------------------------------------------
 
-    def _batch(self, realm, payload):
+    def _batch(self, realm, payload, with_request_id=False):
         items = payload.get("BatchItemRequest") if isinstance(payload, dict) else None
         if not isinstance(items, list) or not items:
             raise faults.required("BatchItemRequest")
+        if with_request_id:
+            # Intuit: with a requestid, each bId may have at most 10 characters.
+            for item in items:
+                bid = str(item.get("bId", "")) if isinstance(item, dict) else ""
+                if len(bid) > MAX_BID_WITH_REQUEST_ID:
+                    raise faults.too_long("bId", MAX_BID_WITH_REQUEST_ID, len(bid))
         maximum = self.sandbox.limits.batch_max_items
         if len(items) > maximum:
             raise QboError(

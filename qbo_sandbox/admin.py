@@ -2,21 +2,28 @@
 
 import json
 
-# command -> name of its positional path argument (``/_sandbox/entities/TimeActivity``)
+# command -> (SandboxServer method, name of its positional path argument), e.g.
+# ``/_sandbox/entities/TimeActivity`` calls ``entities(entity="TimeActivity")``.
 ADMIN_COMMANDS = {
-    "issue_tokens": "realm_id",
-    "fail_next": None,
-    "apply_then_drop": None,
-    "revoke_tokens": "realm_id",
-    "set_closed_books": None,
-    "set_time_tracking": None,
-    "deny_next_authorize": None,
-    "entities": "entity",
-    "company": "realm_id",
-    "stats": "realm_id",
-    "seed": None,
-    "reset": None,
-    "advance_clock": None,
+    "issue_tokens": ("issue_tokens", "realm_id"),
+    "fail_next": ("fail_next", None),
+    "apply_then_drop": ("apply_then_drop", None),
+    "revoke_tokens": ("revoke_tokens", "realm_id"),
+    "set_closed_books": ("set_closed_books", None),
+    "set_time_tracking": ("set_time_tracking", None),
+    "deny_next_authorize": ("deny_next_authorize", None),
+    "entities": ("entities", "entity"),
+    "company": ("company", "realm_id"),
+    "stats": ("stats", "realm_id"),
+    "seed": ("seed", None),
+    "reset": ("reset", None),
+    "advance_clock": ("advance_clock", None),
+    "simulate_other_app": ("simulate_other_app", None),
+    "bill": ("bill_time_activities", None),
+    "delete": ("delete_time_activities", None),
+    "webhook": ("set_webhook", None),
+    "webhook_deliveries": ("webhook_deliveries", None),
+    "flush_webhooks": ("flush_webhooks", None),
 }
 
 
@@ -36,7 +43,7 @@ def admin_arguments(command, argument, params, body):
         kwargs.update(data)
     if command == "set_closed_books" and "date" in kwargs:
         kwargs["date_or_none"] = kwargs.pop("date")
-    positional = ADMIN_COMMANDS[command]
+    positional = ADMIN_COMMANDS[command][1]
     if argument and positional:
         kwargs[positional] = argument
     return [], kwargs

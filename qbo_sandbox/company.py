@@ -49,6 +49,7 @@ def describe(realm):
                 for r in realm.records[entity].values()
             ]
         out["TimeActivity"] = len(realm.records["TimeActivity"])
+        out["Invoice"] = len(realm.records["Invoice"])
         return out
 
 
@@ -222,6 +223,8 @@ def _preferences(realm, flags):
     if flags.get("BookCloseDate"):
         accounting["BookCloseDate"] = flags["BookCloseDate"]
     tracking = "true" if flags.get("TimeTrackingFeatureEnabled", True) else "false"
+    # QBO Plus and Advanced have Projects; apps check this pair before using them.
+    projects = "true" if flags.get("ProjectsEnabled", True) else "false"
     return {
         "AccountingInfoPrefs": accounting,
         "ProductAndServicesPrefs": {
@@ -259,6 +262,7 @@ def _preferences(realm, flags):
                 {"Name": "DTXCopyMemo", "Value": "false"},
                 {"Name": "UncategorizedAssetAccountId", "Value": "32"},
                 {"Name": "TimeTrackingFeatureEnabled", "Value": tracking},
+                {"Name": "ProjectsEnabled", "Value": projects},
             ]
         },
         "domain": "QBO",

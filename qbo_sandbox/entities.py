@@ -7,7 +7,8 @@ from . import faults
 
 NAME_ENTITIES = ("Customer", "Employee", "Vendor")
 LIST_ENTITIES = (*NAME_ENTITIES, "Item", "Class")
-STORED_ENTITIES = (*LIST_ENTITIES, "TimeActivity")
+TRANSACTIONS = ("TimeActivity", "Invoice")
+STORED_ENTITIES = (*LIST_ENTITIES, *TRANSACTIONS)
 QUERYABLE_ENTITIES = (*STORED_ENTITIES, "CompanyInfo", "Preferences")
 MAX_JOB_LEVELS = 5
 
@@ -16,7 +17,8 @@ class Realm:
     """In-memory store of one QBO company, indexed by Id and by unique name.
 
     All mutation happens under ``lock``; readers get deep copies so a
-    response being serialized never sees a half-applied write.
+    response being serialized never sees a half-applied write. Every
+    change to a record is announced through ``changed()`` (webhooks).
     """
 
     def __init__(self, realm_id, clock):
@@ -29,6 +31,14 @@ class Realm:
         self._next_id = 1
         self._display_names = {}  # casefolded DisplayName -> (entity, Id): unique across payees
         self._item_names = {}
+        self.deleted = {name: set() for name in TRANSACTIONS}  # deleted Ids answer differently
+        self.invoice_of = {}  # TimeActivity Id -> Id of the Invoice that billed it
+        self.listener = None  # listener(realm_id, entity, Id, operation, when): webhooks
+
+    def changed(self, entity, record_id, operation):
+        """Announce a Create/Update/Delete (called under ``lock``, so listeners stay cheap)."""
+        if self.listener is not None:
+            self.listener(self.realm_id, entity, record_id, operation, self.clock.now())
 
     # --- ids and metadata ---------------------------------------------------
 
@@ -134,6 +144,11 @@ class Realm:
             else:
                 prefs.pop("BookCloseDate", None)
             self._touch_preferences()
+
+    @property
+    def projects_enabled(self):
+        pair = self._other_pref("ProjectsEnabled")
+        return pair is not None and str(pair.get("Value")).lower() == "true"
 
     @property
     def class_tracking(self):

@@ -104,6 +104,13 @@ def object_not_found(element=""):
     return QboError(610, "Object Not Found", NOT_FOUND_DETAIL, element)
 
 
+def deleted_object():
+    """What QBO answers for a transaction that was deleted (read, update or delete)."""
+    return QboError(
+        610, "Object Not Found", "Object Not Found : Another user has deleted this transaction."
+    )
+
+
 def business(detail, element=""):
     return QboError(
         6000,

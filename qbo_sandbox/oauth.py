@@ -15,6 +15,7 @@ STALE_REFRESH_GRACE = 24 * 3600
 CODE_LIFETIME = 600
 HARD_LIFETIME = 5 * 365 * 86400
 SCOPE = "com.intuit.quickbooks.accounting"
+TEST_CLIENT_ID = "sandbox-test-client"  # the app issue_tokens() grants to unless told otherwise
 
 
 class OAuthError(Exception):
@@ -216,7 +217,7 @@ class OAuthServer:
             answer["x_refresh_token_hard_expires_in"] = int(grant.hard_expires_at - now)
         return answer
 
-    def issue(self, realm_id, client_id="sandbox-test-client", include_hard_expiry=True):
+    def issue(self, realm_id, client_id=TEST_CLIENT_ID, include_hard_expiry=True):
         """Tokens for ``realm_id`` without the browser dance (tests, demo)."""
         grant = Grant(client_id, realm_id, self.clock.now() + HARD_LIFETIME)
         with self._lock:
@@ -240,24 +241,29 @@ class OAuthServer:
     # --- bearer checks for the API --------------------------------------------
 
     def check_bearer(self, authorization, realm_id):
-        """None when the bearer may call ``realm_id``; else ``(status, detail)``."""
+        """``(denial, client_id)``: denial is None when the bearer may call ``realm_id``,
+        else ``(status, detail)``; client_id is the app the token was issued to."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return 401, "Authorization header missing or not a bearer token"
+            return (401, "Authorization header missing or not a bearer token"), None
         with self._lock:
             record = self._access.get(token)
         if record is None:
-            return 401, "Malformed bearer token: too short or too long" if len(token) < 20 else (
-                "Token invalid: " + token[:50]
+            detail = (
+                "Malformed bearer token: too short or too long"
+                if len(token) < 20
+                else "Token invalid: " + token[:50]
             )
-        if record.grant.revoked:
-            return 401, "Token revoked: " + token[:50]
+            return (401, detail), None
+        grant = record.grant
+        if grant.revoked:
+            return (401, "Token revoked: " + token[:50]), grant.client_id
         if record.expires_at <= self.clock.now():
-            return 401, "Token expired: " + token[:50]
-        if record.grant.realm_id != realm_id:
-            return 403, "Token is for another company"
-        return None
+            return (401, "Token expired: " + token[:50]), grant.client_id
+        if grant.realm_id != realm_id:
+            return (403, "Token is for another company"), grant.client_id
+        return None, grant.client_id
 
 
 def _with_query(url, params):

@@ -9,7 +9,8 @@ compare case-insensitively.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
+from functools import lru_cache
 
 from . import faults
 from .clock import PACIFIC
@@ -250,13 +251,17 @@ def _as_datetime(value):
         return value
     if not isinstance(value, str) or len(value) < 10 or value[4:5] != "-":
         return None
+    return _parse_moment(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_moment(text):
+    """A timestamp in any ISO 8601 form QBO takes (``Z``, ``-08:00``, ``-0800``,
+    fractions) or a bare date (midnight); no offset means company (Pacific) time."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
-        try:
-            parsed = datetime.combine(date.fromisoformat(value[:10]), datetime.min.time())
-        except ValueError:
-            return None
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=PACIFIC)
 
 
@@ -276,10 +281,10 @@ def _compare(actual, op, literal):
         except (TypeError, ValueError):
             return None
         return (a > b) - (a < b)
-    if op != "=":
-        a, b = _as_datetime(actual), _as_datetime(literal)
-        if a is not None and b is not None:
-            return (a > b) - (a < b)
+    # Timestamps compare as instants: '...T09:00:00-08:00' equals '...T17:00:00Z'.
+    a, b = _as_datetime(actual), _as_datetime(literal)
+    if a is not None and b is not None:
+        return (a > b) - (a < b)
     a, b = str(actual).casefold(), str(literal).casefold()
     return (a > b) - (a < b)
 
@@ -319,6 +324,17 @@ def _sort_key(value):
         return (0, float(text), "")
     except ValueError:
         return (1, 0.0, text.casefold())
+
+
+def candidates(query, by_id):
+    """The records an ``Id =`` / ``Id IN (...)`` condition allows, looked up in ``by_id``
+    (Id -> record) instead of scanning them all; None when the query has no such condition."""
+    for condition in query.conditions:
+        if condition.field.lower() == "id" and condition.op in ("=", "in"):
+            values = condition.values
+            if all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+                return [by_id[i] for i in dict.fromkeys(map(str, values)) if i in by_id]
+    return None
 
 
 def run(query, records, has_active):

@@ -9,14 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import company as companies
-from . import faults
+from . import faults, invoices, time_activity
 from .accounting import AccountingApi
 from .admin import ADMIN_COMMANDS, admin_arguments
 from .clock import Clock
 from .faults import Reply
 from .injection import FaultInjector
-from .limits import Limits, RealmLimiter
-from .oauth import OAuthError, OAuthServer
+from .limits import Limits, RealmThrottle
+from .oauth import TEST_CLIENT_ID, OAuthError, OAuthServer
+from .webhooks import COALESCE_SECONDS, RETRY_DELAYS, WebhookSender
 
 _logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class SandboxServer:
             self.clock, client_id, client_secret, access_token_lifetime, refresh_token_lifetime
         )
         self.injector = FaultInjector(hold_seconds)
+        self.webhooks = WebhookSender(self.clock)
         self.api = AccountingApi(self)
         self._company = companies.load(company)
         self._lock = threading.Lock()
@@ -69,10 +71,11 @@ class SandboxServer:
 
     def _fresh_state(self):
         realm = companies.build_realm(self._company, self.clock)
+        realm.listener = self.webhooks.record
         self.realm_id = realm.realm_id
         self.realms = {realm.realm_id: realm}
         self.replays = {}
-        self._limiters = {}
+        self._throttles = {}
         self._stats = {}
 
     # --- lifecycle --------------------------------------------------------------
@@ -93,6 +96,7 @@ class SandboxServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        self.webhooks.stop()
 
     def __enter__(self):
         return self.start()
@@ -106,8 +110,10 @@ class SandboxServer:
 
     # --- tests' shortcuts, fault injection and inspection -------------------------
 
-    def issue_tokens(self, realm_id=None):
-        return self.oauth.issue(self._realm(realm_id).realm_id)
+    def issue_tokens(self, realm_id=None, client_id=None):
+        """Tokens without the browser dance; ``client_id`` names the app (its own limits)."""
+        realm_id = self._realm(realm_id).realm_id
+        return self.oauth.issue(realm_id, client_id=str(client_id or TEST_CLIENT_ID))
 
     def fail_next(self, n, mode="503", path=None):
         self.injector.fail_next(n, mode, path)
@@ -139,13 +145,50 @@ class SandboxServer:
         realm_id = self._realm(realm_id).realm_id
         with self._lock:
             out = {"requests": 0, "throttled": 0, "batch_requests": 0, "batch_items": 0}
-            out.update(self._stats.get(realm_id, {}))
-        out["in_flight"] = self.limiter(realm_id).in_flight
+            counters = self._stats.get(realm_id, {})
+            out.update(counters)
+            out["throttled_by"] = dict(counters.get("throttled_by", {}))
+        out["in_flight"] = self.throttle(realm_id).in_flight
         return out
+
+    def simulate_other_app(self, batches, realm_id=None):
+        """Another app connected to the realm sends ``batches`` batch requests now.
+
+        They use up the realm-wide batch budget (``realm_batch_per_minute``)
+        for the next 60 sandbox seconds, as a busy second integration would.
+        """
+        realm_id = self._realm(realm_id).realm_id
+        batches = int(batches)
+        if batches < 0:
+            raise ValueError("batches must not be negative")
+        self.throttle(realm_id).other_app_batches(batches)
+        self.count(realm_id, "other_app_batches", batches)
+
+    def bill_time_activities(self, ids, realm_id=None):
+        """Invoice these TimeActivities as a QBO user would: see ``invoices.bill``.
+
+        Answers ``{"billed": [ids], "invoices": [invoice ids], "skipped": {id: reason}}``.
+        """
+        realm = self._realm(realm_id)
+        result = invoices.bill(realm, _id_list(ids))
+        self.count(realm.realm_id, "billed", len(result["billed"]))
+        self.count(realm.realm_id, "invoices", len(result["invoices"]))
+        return result
+
+    def delete_time_activities(self, ids, realm_id=None):
+        """Delete these TimeActivities as a QBO user would (webhooks fire, no SyncToken).
+
+        Answers ``{"deleted": [ids], "skipped": {id: reason}}``.
+        """
+        realm = self._realm(realm_id)
+        result = time_activity.delete_many(realm, _id_list(ids))
+        self.count(realm.realm_id, "deleted", len(result["deleted"]))
+        return result
 
     def seed(self, company_dict):
         """Add a company; returns its realm id."""
         realm = companies.build_realm(companies.load(company_dict), self.clock)
+        realm.listener = self.webhooks.record
         with self._lock:
             if realm.realm_id in self.realms:
                 raise ValueError(f"realm {realm.realm_id} already exists")
@@ -153,14 +196,43 @@ class SandboxServer:
         return realm.realm_id
 
     def reset(self):
-        """Back to the starting company: no tokens, changes, limits, stats or planned faults."""
+        """Back to the starting company: no tokens, changes, limits, stats, planned faults,
+        webhook endpoint or deliveries."""
         self.injector.clear()
         self.oauth.reset()
+        self.webhooks.reset()
         with self._lock:
             self._fresh_state()
 
     def advance_clock(self, seconds):
         self.clock.advance(seconds)
+        self.webhooks.wake()
+
+    # --- webhooks -------------------------------------------------------------------
+
+    def set_webhook(
+        self,
+        url=None,
+        verifier_token=None,
+        format="cloudevents",  # noqa: A002 - the name the admin API and Intuit's portal use
+        delay=COALESCE_SECONDS,
+        retry_delays=RETRY_DELAYS,
+    ):
+        """Register the app's webhook endpoint for every realm; ``url`` None turns it off.
+
+        ``format``: "cloudevents" (a JSON array of CloudEvents) or "legacy"
+        (``eventNotifications``). ``delay``: sandbox seconds events are
+        coalesced; ``retry_delays``: sandbox seconds before each retry.
+        """
+        self.webhooks.subscribe(url, verifier_token, format, delay, retry_delays)
+
+    def webhook_deliveries(self):
+        """Every delivery attempt: url, body, signature, status, error, attempt, events, time."""
+        return self.webhooks.deliveries()
+
+    def flush_webhooks(self, timeout=5.0):
+        """Deliver pending events now (and due retries); True once nothing is left to send."""
+        return self.webhooks.flush(timeout)
 
     # --- used by the API ------------------------------------------------------------
 
@@ -169,11 +241,19 @@ class SandboxServer:
             counters = self._stats.setdefault(realm_id, {})
             counters[key] = counters.get(key, 0) + n
 
-    def limiter(self, realm_id):
+    def count_throttled(self, realm_id, limit):
+        """A 429: counted in total and by the limit that refused the request."""
         with self._lock:
-            if realm_id not in self._limiters:
-                self._limiters[realm_id] = RealmLimiter(self.limits, self.clock)
-            return self._limiters[realm_id]
+            counters = self._stats.setdefault(realm_id, {})
+            counters["throttled"] = counters.get("throttled", 0) + 1
+            by_limit = counters.setdefault("throttled_by", {})
+            by_limit[limit] = by_limit.get(limit, 0) + 1
+
+    def throttle(self, realm_id):
+        with self._lock:
+            if realm_id not in self._throttles:
+                self._throttles[realm_id] = RealmThrottle(self.limits, self.clock)
+            return self._throttles[realm_id]
 
     def _realm(self, realm_id):
         realm = self.realms.get(str(realm_id or self.realm_id))
@@ -271,12 +351,18 @@ class SandboxServer:
             )
         try:
             args, kwargs = admin_arguments(name, argument, params, body)
-            result = getattr(self, name)(*args, **kwargs)
+            result = getattr(self, ADMIN_COMMANDS[name][0])(*args, **kwargs)
         except (TypeError, ValueError, KeyError) as error:
             return Reply.json(400, {"error": str(error)})
         except faults.QboError as error:
             return error.reply(self.clock)
         return Reply.json(200, {"result": result})
+
+
+def _id_list(ids):
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+        raise ValueError("ids must be a list of TimeActivity ids")
+    return list(ids)
 
 
 class _HttpServer(ThreadingHTTPServer):

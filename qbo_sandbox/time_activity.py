@@ -20,6 +20,7 @@ FIELD_ORDER = (
     "DepartmentRef",
     "ItemRef",
     "ClassRef",
+    "ProjectRef",
     "BillableStatus",
     "Taxable",
     "HourlyRate",
@@ -32,14 +33,13 @@ FIELD_ORDER = (
     "EndTime",
     "Description",
 )
+AMOUNT_FIELDS = ("Hours", "Minutes")
+CLOCK_FIELDS = ("StartTime", "EndTime", "BreakHours", "BreakMinutes")
 
 
 def read(realm, record_id):
     with realm.lock:
-        record = realm.get("TimeActivity", record_id)
-        if record is None:
-            raise faults.object_not_found()
-        return copy.deepcopy(record)
+        return copy.deepcopy(_stored(realm, record_id))
 
 
 def create(realm, payload):
@@ -55,15 +55,21 @@ def create(realm, payload):
             "MetaData": realm.metadata(),
         }
         realm.records["TimeActivity"][record_id] = record
+        realm.changed("TimeActivity", record_id, "Create")
         return copy.deepcopy(record)
 
 
 def update(realm, payload):
-    """Full update, or a merge when ``sparse`` is true; the SyncToken must be current."""
+    """Full update (omitted fields are cleared), or a merge when ``sparse`` is true.
+
+    The SyncToken must be the current one; every update increments it and
+    sets LastUpdatedTime. Neither the old nor the new TxnDate may be closed.
+    """
     with realm.lock:
         current = _current(realm, payload)
+        _check_open_period(realm, current.get("TxnDate"))
         if payload.get("sparse") in (True, "true"):
-            payload = {**{k: current[k] for k in FIELD_ORDER if k in current}, **payload}
+            payload = _merged(current, payload)
         fields = _validated(realm, payload, existing=current)
         record = {
             **fields,
@@ -74,29 +80,90 @@ def update(realm, payload):
             "MetaData": realm.metadata(current["MetaData"]["CreateTime"]),
         }
         realm.records["TimeActivity"][current["Id"]] = record
+        realm.changed("TimeActivity", current["Id"], "Update")
         return copy.deepcopy(record)
+
+
+def mark_billed(realm, record_id, invoice_id):
+    """QBO's side of an invoice linking the activity: HasBeenBilled, a new SyncToken and
+    LastUpdatedTime. The TimeActivity schema has no LinkedTxn: the status is all it shows."""
+    record = realm.records["TimeActivity"][record_id]
+    record["BillableStatus"] = "HasBeenBilled"
+    record["SyncToken"] = str(int(record["SyncToken"]) + 1)
+    record["MetaData"] = realm.metadata(record["MetaData"]["CreateTime"])
+    realm.invoice_of[record_id] = invoice_id
+    realm.changed("TimeActivity", record_id, "Update")
 
 
 def delete(realm, payload):
     with realm.lock:
         current = _current(realm, payload)
         _check_open_period(realm, current.get("TxnDate"))
-        del realm.records["TimeActivity"][current["Id"]]
+        remove(realm, current["Id"])
         return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
 
 
+def remove(realm, record_id):
+    """Delete for good, as QBO deletes transactions; later reads say it was deleted."""
+    del realm.records["TimeActivity"][record_id]
+    realm.invoice_of.pop(record_id, None)
+    realm.deleted["TimeActivity"].add(record_id)
+    realm.changed("TimeActivity", record_id, "Delete")
+
+
+def delete_many(realm, ids):
+    """Delete as a QBO user does in the app (no SyncToken); unknown and already deleted ids
+    are reported under ``skipped``."""
+    with realm.lock:
+        deleted, skipped = [], {}
+        for record_id in dict.fromkeys(str(i) for i in ids):
+            if record_id in realm.records["TimeActivity"]:
+                remove(realm, record_id)
+                deleted.append(record_id)
+            elif record_id in realm.deleted["TimeActivity"]:
+                skipped[record_id] = "deleted"
+            else:
+                skipped[record_id] = "not found"
+        return {"deleted": deleted, "skipped": skipped}
+
+
+def _stored(realm, record_id, element=""):
+    record = realm.get("TimeActivity", record_id)
+    if record is not None:
+        return record
+    if str(record_id) in realm.deleted["TimeActivity"]:
+        raise faults.deleted_object()
+    raise faults.object_not_found(element)
+
+
 def _current(realm, payload):
+    if not isinstance(payload, dict):
+        raise faults.required("Id")
     record_id = str(payload.get("Id") or "")
     if not record_id:
         raise faults.required("Id")
-    current = realm.get("TimeActivity", record_id)
-    if current is None:
-        raise faults.object_not_found("Id")
+    current = _stored(realm, record_id, "Id")
     if payload.get("SyncToken") is None:
         raise faults.required("SyncToken")
     if str(payload["SyncToken"]) != current["SyncToken"]:
         raise faults.stale_object()
     return current
+
+
+def _merged(current, payload):
+    """A sparse update: the stored fields, overwritten by those sent.
+
+    Sending one duration style (Hours/Minutes or StartTime/EndTime) replaces
+    the other, so a sparse switch between them does not send both.
+    """
+    base = {k: current[k] for k in FIELD_ORDER if k in current}
+    if any(payload.get(k) is not None for k in AMOUNT_FIELDS):
+        for key in CLOCK_FIELDS:
+            base.pop(key, None)
+    if payload.get("StartTime") or payload.get("EndTime"):
+        for key in AMOUNT_FIELDS:
+            base.pop(key, None)
+    return {**base, **payload}
 
 
 def _validated(realm, payload, existing=None):
@@ -106,7 +173,7 @@ def _validated(realm, payload, existing=None):
     if not isinstance(payload, dict):
         raise faults.required("TimeActivity")
     out = {}
-    status = _billable_status(payload, existing)
+    status = _billable_status(realm, payload, existing)
     out["TxnDate"] = _txn_date(realm, payload)
     name_of = payload.get("NameOf")
     if not name_of:
@@ -116,8 +183,10 @@ def _validated(realm, payload, existing=None):
     out["NameOf"] = name_of
     payee_key = PAYEES[name_of]
     out[payee_key] = _reference(realm, payload, payee_key, name_of, required=True)
-    if customer := _reference(realm, payload, "CustomerRef", "Customer"):
-        out["CustomerRef"] = customer
+    customer = _reference(realm, payload, "CustomerRef", "Customer")
+    project = _project(realm, payload, customer)
+    if customer or project:
+        out["CustomerRef"] = customer or project
     if item := _reference(realm, payload, "ItemRef", "Item"):
         out["ItemRef"] = item
     elif default := _default_item(realm):
@@ -125,6 +194,8 @@ def _validated(realm, payload, existing=None):
     # Class refs count only when the company tracks classes; otherwise QBO drops them.
     if realm.class_tracking and (klass := _reference(realm, payload, "ClassRef", "Class")):
         out["ClassRef"] = klass
+    if project:
+        out["ProjectRef"] = project
     out["BillableStatus"] = status
     out["Taxable"] = bool(payload.get("Taxable", False))
     rate = _number(payload, "HourlyRate")
@@ -148,14 +219,39 @@ def _validated(realm, payload, existing=None):
     return out
 
 
-def _billable_status(payload, existing):
+def _billable_status(realm, payload, existing):
+    if existing is not None and existing["Id"] in realm.invoice_of:
+        # Billed time stays billed: QBO derives the status from the invoice's link.
+        return "HasBeenBilled"
     status = payload.get("BillableStatus") or "NotBillable"
     if status not in BILLABLE_STATUSES:
         raise faults.invalid_enum("BillableStatus", status)
-    # HasBeenBilled is set by QBO when an invoice links the activity, never by clients.
-    if status == "HasBeenBilled" and not (existing and existing.get("BillableStatus") == status):
-        raise faults.invalid_enum("BillableStatus", status)
+    if status == "HasBeenBilled":
+        # Set by QBO when an invoice links the activity, never by clients (Intuit's
+        # error guide gives this detail for 2170).
+        raise faults.invalid_enum("BillableStatus", "HAS_BEEN_BILLED")
     return status
+
+
+def _project(realm, payload, customer):
+    """ProjectRef (minor version 69+): a customer that is a QBO Project, in a company with
+    Projects; CustomerRef, when sent too, is that project or its parent customer."""
+    ref = payload.get("ProjectRef")
+    project_id = str(ref.get("value") or "") if isinstance(ref, dict) else str(ref or "")
+    if not project_id:
+        return None
+    record = realm.get("Customer", project_id)
+    if record is None or not record.get("IsProject") or not realm.projects_enabled:
+        raise faults.invalid_reference("ProjectRef", "Project", project_id)
+    if not record.get("Active", True):
+        raise faults.object_not_found("ProjectRef")
+    parent = (record.get("ParentRef") or {}).get("value")
+    if customer and customer["value"] not in (project_id, parent):
+        raise faults.business(
+            f"Project {record['DisplayName']} does not belong to the customer {customer['name']}.",
+            "ProjectRef",
+        )
+    return {"value": project_id, "name": record["DisplayName"]}
 
 
 def _txn_date(realm, payload):

@@ -52,3 +52,42 @@ def test_failed_attempt_is_not_remembered(api, fresh_sandbox):
     assert api.post("timeactivity", ACTIVITY, params={"requestid": "retry-me"}).status_code == 503
     assert api.post("timeactivity", ACTIVITY, params={"requestid": "retry-me"}).status_code == 200
     assert len(fresh_sandbox.entities("TimeActivity")) == 1
+
+
+def test_the_same_request_with_a_new_request_id_is_a_new_request(api, fresh_sandbox):
+    first = api.post("timeactivity", ACTIVITY, params={"requestid": "line-42-try-1"}).json()
+    again = api.post("timeactivity", ACTIVITY, params={"requestid": "line-42-try-2"}).json()
+    assert first["TimeActivity"]["Id"] != again["TimeActivity"]["Id"]
+    assert len(fresh_sandbox.entities("TimeActivity")) == 2
+    assert "replayed" not in fresh_sandbox.stats()
+
+
+def test_a_request_id_replays_whatever_the_repeat_sends_or_which_app_sends_it(api, fresh_sandbox):
+    first = api.post("timeactivity", ACTIVITY, params={"requestid": "once"})
+    other_app = fresh_sandbox.issue_tokens(client_id="another-app")["access_token"]
+    different = {**ACTIVITY, "Hours": 7}
+    again = api.session.post(
+        api.url("timeactivity"),
+        params={"requestid": "once"},
+        json=different,
+        headers={"Authorization": "Bearer " + other_app},
+        timeout=5,
+    )
+    assert again.json() == first.json()
+    assert [a["Hours"] for a in fresh_sandbox.entities("TimeActivity")] == [1]
+
+
+def test_a_refused_request_may_be_fixed_and_sent_again_with_its_request_id(api, fresh_sandbox):
+    refused = api.post("timeactivity", {**ACTIVITY, "Hours": -1}, params={"requestid": "fix-me"})
+    assert refused.status_code == 400
+    assert api.post("timeactivity", ACTIVITY, params={"requestid": "fix-me"}).status_code == 200
+    assert len(fresh_sandbox.entities("TimeActivity")) == 1
+
+
+def test_with_a_request_id_batch_ids_have_at_most_10_characters(api, fresh_sandbox):
+    items = [{"bId": "0123456789a", "operation": "create", "TimeActivity": ACTIVITY}]
+    answer = api.post("batch", {"BatchItemRequest": items}, params={"requestid": "chunk-1"})
+    assert answer.status_code == 400
+    assert answer.json()["Fault"]["Error"][0]["element"] == "bId"
+    assert api.post("batch", {"BatchItemRequest": items}).status_code == 200  # no requestid
+    assert len(fresh_sandbox.entities("TimeActivity")) == 1

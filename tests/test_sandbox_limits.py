@@ -1,13 +1,15 @@
-"""Per-realm throttling: requests per minute, batch requests per minute, concurrency."""
+"""Throttling per realm and app (per minute, per second, batch, in flight) and per realm."""
 
 import contextlib
 import http.client
 import threading
 import time
 
+import pytest
 import requests
 
 from qbo_sandbox import Limits
+from qbo_sandbox.__main__ import _arguments, _limits
 
 ACTIVITY = {
     "NameOf": "Employee",
@@ -44,6 +46,91 @@ def test_throttled_requests_are_not_applied_but_counted(make_sandbox, api_for):
     assert len(server.entities("TimeActivity")) == 2
     stats = server.stats()
     assert (stats["requests"], stats["throttled"], stats["created"]) == (4, 2, 2)
+
+
+def test_requests_per_second(make_sandbox, api_for):
+    server = make_sandbox(limits=Limits(requests_per_second=3))
+    api = api_for(server)
+    assert [api.get("preferences").status_code for _ in range(3)] == [200] * 3
+    assert _is_throttle(api.get("preferences"))
+    server.advance_clock(1)
+    assert api.get("preferences").status_code == 200
+    assert server.stats()["throttled_by"] == {"requests_per_second": 1}
+
+
+def test_limits_are_per_app_on_a_realm(make_sandbox, api_for):
+    server = make_sandbox(limits=Limits(requests_per_minute=1))
+    ours = api_for(server)
+    theirs = api_for(server)
+    theirs.session.headers["Authorization"] = (
+        "Bearer " + server.issue_tokens(client_id="another-app")["access_token"]
+    )
+    assert ours.get("preferences").status_code == 200
+    assert _is_throttle(ours.get("preferences"))
+    assert theirs.get("preferences").status_code == 200
+    assert server.stats()["throttled_by"] == {"requests_per_minute": 1}
+
+
+def test_every_app_on_a_realm_shares_one_batch_budget(make_sandbox, api_for):
+    server = make_sandbox(limits=Limits(batch_per_minute=40, realm_batch_per_minute=3))
+    ours = api_for(server)
+    theirs = api_for(server)
+    theirs.session.headers["Authorization"] = (
+        "Bearer " + server.issue_tokens(client_id="another-app")["access_token"]
+    )
+    assert [ours.post("batch", BATCH).status_code for _ in range(2)] == [200, 200]
+    assert theirs.post("batch", BATCH).status_code == 200
+    assert _is_throttle(ours.post("batch", BATCH))
+    assert _is_throttle(theirs.post("batch", BATCH))
+    assert ours.query("select * from Class").status_code == 200  # only batches are capped
+    assert server.stats()["throttled_by"] == {"realm_batch_per_minute": 2}
+
+
+def test_another_app_can_use_up_the_realm_batch_budget(make_sandbox, api_for):
+    server = make_sandbox(limits=Limits(batch_per_minute=2, realm_batch_per_minute=120))
+    api = api_for(server)
+    server.simulate_other_app(120)
+    assert [_is_throttle(api.post("batch", BATCH)) for _ in range(3)] == [True] * 3
+    assert server.entities("TimeActivity") == []
+    server.advance_clock(60)
+    # the refused batches used none of our own 2 a minute
+    assert [api.post("batch", BATCH).status_code for _ in range(2)] == [200, 200]
+    stats = server.stats()
+    assert stats["throttled_by"] == {"realm_batch_per_minute": 3}
+    assert stats["other_app_batches"] == 120
+
+
+def test_other_apps_batches_over_http_expire_after_a_minute(make_sandbox, api_for):
+    server = make_sandbox(limits=Limits(realm_batch_per_minute=5))
+    api = api_for(server)
+    answer = requests.post(
+        server.base_url + "/_sandbox/simulate_other_app", json={"batches": 4}, timeout=5
+    )
+    assert answer.status_code == 200
+    assert api.post("batch", BATCH).status_code == 200
+    assert _is_throttle(api.post("batch", BATCH))
+    server.advance_clock(60)
+    assert api.post("batch", BATCH).status_code == 200
+
+
+def test_every_limit_is_configurable_from_the_command_line():
+    args = _arguments(
+        [
+            "--requests-per-minute=50",
+            "--batch-per-minute=4",
+            "--concurrent=2",
+            "--batch-max-items=10",
+            "--requests-per-second=3",
+            "--realm-batch-per-minute=12",
+        ]
+    )
+    assert _limits(args) == Limits(50, 4, 2, 10, requests_per_second=3, realm_batch_per_minute=12)
+    assert _limits(_arguments([])) == Limits()
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError):
+        Limits(requests_per_second=0)
 
 
 def test_limits_are_per_realm(make_sandbox, api_for):

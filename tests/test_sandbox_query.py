@@ -1,5 +1,7 @@
 """The query language over the demo company, and the read-only company endpoints."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 
@@ -185,6 +187,50 @@ def test_incremental_sync_on_last_updated_time(api, fresh_sandbox):
     since = old["MetaData"]["LastUpdatedTime"]
     statement = f"select * from TimeActivity where MetaData.LastUpdatedTime > '{since}'"
     assert [r["Id"] for r in _rows(api.query(statement), "TimeActivity")] == [new["Id"]]
+
+
+def _ids(answer):
+    return [r["Id"] for r in _rows(answer, "TimeActivity")]
+
+
+def _in_zone(stamp, offset_hours, pattern):
+    moment = datetime.fromisoformat(stamp).astimezone(timezone(timedelta(hours=offset_hours)))
+    return moment.strftime(pattern)
+
+
+def test_last_updated_time_compares_instants_in_any_zone_and_format(api, fresh_sandbox):
+    old = _create(api, "2025-03-01", "old")
+    fresh_sandbox.advance_clock(600)
+    new = _create(api, "2025-03-01", "new")
+    since = old["MetaData"]["LastUpdatedTime"]  # e.g. 2025-03-01T09:15:02-08:00
+    utc = _in_zone(since, 0, "%Y-%m-%dT%H:%M:%SZ")
+    compact = _in_zone(since, -7, "%Y-%m-%dT%H:%M:%S%z")  # -0700, as legacy webhooks write it
+    millis = _in_zone(new["MetaData"]["LastUpdatedTime"], 0, "%Y-%m-%dT%H:%M:%S.000Z")
+    field = "select * from TimeActivity where MetaData.LastUpdatedTime"
+    assert _ids(api.query(f"{field} > '{utc}'")) == [new["Id"]]
+    assert _ids(api.query(f"{field} >= '{compact}'")) == [old["Id"], new["Id"]]
+    assert _ids(api.query(f"{field} < '{millis}'")) == [old["Id"]]
+    assert _ids(api.query(f"{field} = '{utc}'")) == [old["Id"]]
+
+
+def test_id_in_combined_with_and_and_paged(api, fresh_sandbox):
+    created = [_create(api, "2025-03-01", f"line {i}") for i in range(5)]
+    fresh_sandbox.advance_clock(60)
+    _create(api, "2025-03-01", "later")
+    wanted = ", ".join(f"'{a['Id']}'" for a in created[:4])
+    since = created[0]["MetaData"]["LastUpdatedTime"]
+    statement = (
+        f"select * from TimeActivity where Id in ({wanted}) and MetaData.LastUpdatedTime "
+        f">= '{since}' orderby Id startposition 2 maxresults 2"
+    )
+    body = api.query(statement).json()["QueryResponse"]
+    assert [r["Id"] for r in body["TimeActivity"]] == [a["Id"] for a in created[1:3]]
+    assert (body["startPosition"], body["maxResults"]) == (2, 2)
+    numbers = ", ".join(a["Id"] for a in created[3:])
+    assert _ids(api.query(f"select * from TimeActivity where Id in ({numbers})")) == [
+        a["Id"] for a in created[3:]
+    ]
+    assert _rows(api.query("select * from TimeActivity where Id in ('99999')"), "x") == []
 
 
 def test_refs_compare_on_their_value(api):

@@ -205,3 +205,94 @@ def test_update_bumps_sync_token_and_rejects_stale_ones(api):
     changed = api.post("timeactivity", {**created, "Hours": 4}).json()["TimeActivity"]
     assert (changed["Hours"], changed["SyncToken"]) == (4, "1")
     assert _fault(api.post("timeactivity", {**created, "Hours": 5}))["code"] == "5010"
+
+
+def _delete(api, activity):
+    payload = {"Id": activity["Id"], "SyncToken": activity["SyncToken"]}
+    return api.post("timeactivity", payload, params={"operation": "delete"})
+
+
+def test_a_deleted_activity_is_gone_and_says_so(api):
+    created = api.post("timeactivity", _activity()).json()["TimeActivity"]
+    assert _delete(api, created).status_code == 200
+    for answer in (
+        api.get(f"timeactivity/{created['Id']}"),
+        api.post("timeactivity", {**created, "Hours": 3}),
+        _delete(api, created),
+    ):
+        error = _fault(answer)
+        assert (error["code"], error["Message"]) == ("610", "Object Not Found")
+        assert error["Detail"] == "Object Not Found : Another user has deleted this transaction."
+    statement = f"select * from TimeActivity where Id = '{created['Id']}'"
+    assert api.query(statement).json()["QueryResponse"] == {}
+    assert api.query("select count(*) from TimeActivity").json()["QueryResponse"] == {
+        "totalCount": 0
+    }
+
+
+def test_full_update_clears_the_fields_it_omits(api):
+    created = api.post("timeactivity", _activity(ClassRef={"value": DESIGN_CLASS})).json()[
+        "TimeActivity"
+    ]
+    full = {k: v for k, v in created.items() if k not in ("Description", "ClassRef")}
+    changed = api.post("timeactivity", {**full, "Hours": 3}).json()["TimeActivity"]
+    assert (changed["Hours"], changed["SyncToken"]) == (3, "1")
+    assert "Description" not in changed and "ClassRef" not in changed
+
+
+def test_sparse_update_changes_only_what_it_sends(api):
+    created = api.post("timeactivity", _activity()).json()["TimeActivity"]
+    sparse = {"Id": created["Id"], "SyncToken": "0", "sparse": True, "Description": "Revised"}
+    changed = api.post("timeactivity", sparse).json()["TimeActivity"]
+    assert changed["Description"] == "Revised"
+    assert (changed["Hours"], changed["Minutes"], changed["SyncToken"]) == (2, 30, "1")
+    assert changed["CustomerRef"] == created["CustomerRef"]
+    assert changed["sparse"] is False
+
+
+def test_sparse_update_may_switch_from_hours_to_start_and_end(api):
+    created = api.post("timeactivity", _activity()).json()["TimeActivity"]
+    sparse = {
+        "Id": created["Id"],
+        "SyncToken": "0",
+        "sparse": True,
+        "StartTime": "09:00:00-08:00",
+        "EndTime": "10:30:00-08:00",
+    }
+    changed = api.post("timeactivity", sparse).json()["TimeActivity"]
+    assert changed["EndTime"] == "2025-03-04T10:30:00-08:00"
+    assert "Hours" not in changed and "Minutes" not in changed
+
+
+def test_every_update_bumps_sync_token_and_last_updated_time(api, fresh_sandbox):
+    created = api.post("timeactivity", _activity()).json()["TimeActivity"]
+    fresh_sandbox.advance_clock(120)
+    first = api.post("timeactivity", {**created, "Hours": 3}).json()["TimeActivity"]
+    fresh_sandbox.advance_clock(120)
+    second = api.post("timeactivity", {**first, "Hours": 3}).json()["TimeActivity"]
+    assert [a["SyncToken"] for a in (created, first, second)] == ["0", "1", "2"]
+    stamps = [a["MetaData"]["LastUpdatedTime"] for a in (created, first, second)]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    assert second["MetaData"]["CreateTime"] == created["MetaData"]["CreateTime"]
+    stale = _fault(api.post("timeactivity", {**first, "Hours": 4}))
+    assert (stale["code"], stale["Message"]) == ("5010", "Stale Object Error")
+    assert fresh_sandbox.entities("TimeActivity") == [second]
+    assert fresh_sandbox.stats()["updated"] == 2
+
+
+def test_update_through_operation_update_and_in_a_batch(api):
+    created = api.post("timeactivity", _activity()).json()["TimeActivity"]
+    changed = api.post(
+        "timeactivity", {**created, "Hours": 5}, params={"operation": "update"}
+    ).json()["TimeActivity"]
+    item = {"bId": "u1", "operation": "update", "TimeActivity": {**changed, "Hours": 6}}
+    answer = api.post("batch", {"BatchItemRequest": [item]}).json()["BatchItemResponse"][0]
+    assert (answer["TimeActivity"]["Hours"], answer["TimeActivity"]["SyncToken"]) == (6, "2")
+
+
+def test_closed_books_freeze_older_activities(api, fresh_sandbox):
+    created = api.post("timeactivity", _activity(TxnDate="2025-03-04")).json()["TimeActivity"]
+    fresh_sandbox.set_closed_books("2025-03-31")
+    moved = {**created, "TxnDate": "2025-04-02"}
+    assert _fault(api.post("timeactivity", moved))["code"] == "6210"
+    assert _fault(_delete(api, created))["code"] == "6210"
