@@ -306,6 +306,9 @@ class SandboxServer:
             "scopes_supported": ["openid", "email", "profile", "address", "phone"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
             "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+            # Not Intuit's: how much faster this sandbox's clock runs, so a client
+            # (noko_qbo's custom environment) paces and waits at the same speed.
+            "time_scale": self.clock.time_scale,
         }
 
     def _authorize(self, params):

@@ -204,3 +204,13 @@ def test_admin_revocation_kills_realm_tokens(fresh_sandbox, how):
         _refresh(fresh_sandbox, tokens["refresh_token"], ("sandbox-test-client", "x")).status_code
         == 400
     )
+
+
+def test_discovery_tells_a_custom_client_the_sandbox_clock_speed():
+    from noko_qbo.qbo import environments
+    from qbo_sandbox import SandboxServer
+
+    with SandboxServer(time_scale=30.0) as server:
+        environment = environments.resolve("custom", server.base_url, refresh=True)
+    assert environment.time_scale == 30.0
+    assert environments.resolve("production").time_scale == 1.0
