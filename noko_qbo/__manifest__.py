@@ -22,6 +22,8 @@
         "views/account_analytic_line_views.xml",
         "views/qbo_export_views.xml",
         "wizards/qbo_export_preview_views.xml",
+        "wizards/qbo_relink_views.xml",
+        "wizards/base_module_uninstall_views.xml",
         "views/noko_qbo_menus.xml",
         "views/qbo_export_menus.xml",
         "data/ir_cron_data.xml",

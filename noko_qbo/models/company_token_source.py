@@ -95,14 +95,12 @@ class CompanyTokenSource:
         return tokens
 
     def _checked(self, token):
-        """``(tokens, None)`` or ``(None, ReconnectNeeded)``; a copied database's row is deleted."""
+        """``(tokens, None)`` or ``(None, ReconnectNeeded)`` (also: used from a copy)."""
         if not token:
             return None, ReconnectNeeded("Not connected to QuickBooks Online", code="not_connected")
         try:
             return token._qbo_tokens(), None
         except ReconnectNeeded as fault:
-            if fault.code == "copied_database":
-                token.unlink()
             return None, fault
 
     def _refresh_locked(self, cr, stale):

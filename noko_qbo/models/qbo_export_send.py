@@ -164,8 +164,8 @@ class QboExport(models.Model):
         """The connection needs a human: stop the run; its lines stay approved, nothing lost."""
         self.ensure_one()
         reason = self.env._(
-            "%(error)s Then export the lines of the filter 'Approved (waiting)' again: they "
-            "are still approved and will be sent once.",
+            "%(error)s Once that is done, export the lines of the filter 'Approved (waiting)' "
+            "again: they are still approved and will be sent once.",
             error=user_message(self.env, error),
         )
         results._qbo_set_failed(self.env._("Not sent: the connection to QuickBooks is lost."))

@@ -16,6 +16,12 @@ from ..qbo.errors import QboFault
 def user_message(env, error):
     """The text a user reads for ``error`` (a ``QboFault`` or ``UserError``)."""
     if isinstance(error, QboFault):
+        if error.code == "copied_database":
+            return env._(
+                "%(reason)s Nothing was sent. An administrator decides in Settings > QuickBooks "
+                "Online: keep the connection (this is the production database) or disconnect.",
+                reason=error.message,
+            )
         if error.connection_lost:
             return env._(
                 "The connection to QuickBooks Online is lost (%(fault)s): an administrator "

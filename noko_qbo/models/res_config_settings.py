@@ -37,6 +37,9 @@ class ResConfigSettings(models.TransientModel):
     qbo_connection_error = fields.Char(
         related="company_id.qbo_connection_error", groups=MANAGER_GROUP
     )
+    qbo_used_from_copy = fields.Boolean(
+        related="company_id.qbo_used_from_copy", groups=MANAGER_GROUP
+    )
     qbo_time_tracking = fields.Boolean(related="company_id.qbo_time_tracking", groups=MANAGER_GROUP)
     qbo_tracks_classes = fields.Boolean(
         related="company_id.qbo_tracks_classes", groups=MANAGER_GROUP
@@ -98,6 +101,10 @@ class ResConfigSettings(models.TransientModel):
         company = self._qbo_company()
         self._qbo_save_secret()
         return company._qbo_action_test_connection()
+
+    def action_qbo_keep_connection(self):
+        self._qbo_company()._qbo_keep_connection()
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
 
     def action_qbo_sync_lists(self):
         return self._qbo_company()._qbo_action_sync_lists()

@@ -26,6 +26,7 @@ except ImportError:  # Odoo's own runner: the repository root is not on sys.path
 
 from ..qbo.client import QboClient
 from ..qbo.oauth import Tokens
+from ..qbo.pacing import MemoryWindowStore
 
 # the client id the sandbox binds issue_tokens() grants to
 CLIENT_ID = "sandbox-test-client"
@@ -59,6 +60,7 @@ class QboSetupMixin:
             **cls.sandbox_options,
         ).start()
         cls.addClassCleanup(cls.sandbox.stop)
+        cls._qbo_pace_in_memory()
         cls._qbo_release_test_lock_while_sending()
         cls.company = cls.env.company
         cls.qbo_configure(cls.company)
@@ -66,6 +68,24 @@ class QboSetupMixin:
             with cls._qbo_test_cursor_allowed():
                 cls.qbo_connect(cls.company)
                 cls.company._qbo_sync_lists(force=True)
+
+    @classmethod
+    def _qbo_pace_in_memory(cls):
+        """One in-memory pacing state per class, like the class's sandbox.
+
+        In test mode the realm's pacing row (PostgreSQL) is written in the test's
+        transaction and rolled back after each test, while the sandbox keeps
+        counting: the client would forget requests QBO remembers. The shared
+        PostgreSQL state is tested with real connections (test_concurrency).
+        """
+        cls.window_store = MemoryWindowStore()
+        Company = type(cls.env["res.company"])
+        options = Company._qbo_client_options
+
+        def client_options(company):
+            return {"window_store": cls.window_store, **options(company)}
+
+        cls.classPatch(Company, "_qbo_client_options", client_options)
 
     @classmethod
     def _qbo_release_test_lock_while_sending(cls):

@@ -45,17 +45,16 @@ class ExportCase(QboCase):
         cls.nadia = cls.env["hr.employee"].create({"name": "Nadia Petrova"})
         cls.nobody = cls.env["hr.employee"].create({"name": "Zed Unknown"})
 
+    # A sandbox whose clock runs 1000 times faster: the client reads it from the
+    # discovery document and shrinks its rate windows, backoff and throttle pauses alike.
+    # Access tokens live long enough for a test to never see them expire.
+    sandbox_options = {"time_scale": 1000.0, "access_token_lifetime": 10**9}
+
     def setUp(self):
         super().setUp()
         # fresh tokens and no leftover faults: a test may revoke or inject
         self.sandbox.injector.clear()
         self.qbo_connect(self.company)
-        # the client's waits (backoff, throttle pauses) shrink 1000 times
-        self.patch(
-            type(self.env["res.company"]),
-            "_qbo_client_options",
-            lambda company: {"time_scale": 1000.0},
-        )
 
     # ------------------------------------------------------------------ helpers
 

@@ -88,10 +88,3 @@ class TestTokenRefresh(QboCase):
         self.assertTrue(self.company.qbo_connection_error)
         with self.assertRaisesRegex(UserError, self.company.name):
             self.company._qbo_client()
-
-    def test_copied_database_forgets_tokens(self):
-        self.env["ir.config_parameter"].sudo().set_param("database.uuid", "a-copy")
-        self.env.invalidate_all()
-        self.assertFalse(self.company._qbo_is_connected())
-        self.assertRaisesCommitted(ReconnectNeeded, self.company._qbo_token_source().current)
-        self.assertFalse(self._stored())

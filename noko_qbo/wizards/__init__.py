@@ -1,1 +1,1 @@
-from . import qbo_export_preview, qbo_export_preview_line
+from . import base_module_uninstall, qbo_export_preview, qbo_export_preview_line, qbo_relink

@@ -8,6 +8,7 @@ only place that binds a line.
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from ...qbo import payloads
 from ..qbo_access import check_caller
 from ..qbo_user_message import qbo_user_errors
 
@@ -32,7 +33,7 @@ class AccountAnalyticLine(models.Model):
             }
         )
 
-    def _qbo_bind(self, qbo_id, outcome="reconciled"):
+    def _qbo_bind(self, qbo_id, outcome="reconciled", changes=()):
         """Bind the line, recording it on the result of the run that approved it, if any."""
         self.ensure_one()
         result = (
@@ -44,9 +45,56 @@ class AccountAnalyticLine(models.Model):
             )
         )
         if result:
-            result._qbo_set_exported(qbo_id, outcome)
+            result._qbo_set_exported(qbo_id, outcome, changes=changes)
         else:
-            self._qbo_mark_exported(qbo_id)
+            self._qbo_mark_exported(qbo_id, changed=bool(changes))
+
+    # ------------------------------------------------------------------ re-link
+
+    def _qbo_relink(self, company, activities):
+        """Bind the lines of ``company`` whose marker ``activities`` carry; counts per outcome.
+
+        After an uninstall and reinstall, or a restore, lines have lost their
+        bookkeeping but QBO still holds them. The marker alone decides (it is
+        derived from the line's id and this database): a line changed since is
+        bound all the same and flagged. Nothing is created in QBO.
+        """
+        by_marker = {}
+        for activity in activities:
+            tag = payloads.marker_in(activity.get("Description"))
+            if tag:
+                by_marker.setdefault(tag, []).append(activity)
+        lines = self.sudo().search([("company_id", "=", company.id), ("project_id", "!=", False)])
+        counts = {"bound": 0, "changed": 0, "already": 0, "conflict": 0}
+        found = {}
+        for line in lines:
+            copies = by_marker.get(payloads.marker(line._qbo_request_key()))
+            if copies:
+                found[line] = min(copies, key=lambda activity: int(activity["Id"]))
+        relinked = self.browse([line.id for line in found]).sudo()
+        relinked._qbo_lock_rows()
+        plans = relinked._qbo_time_activity_plans(company)
+        for line, stored in found.items():
+            if line.qbo_time_activity_id:
+                counts["already" if line.qbo_time_activity_id == stored["Id"] else "conflict"] += 1
+                continue
+            changes = line._qbo_relink_changes(plans[line.id], stored)
+            line._qbo_bind(stored["Id"], changes=changes)
+            counts["changed" if changes else "bound"] += 1
+        counts["unknown"] = len(by_marker) - len(found)
+        return counts
+
+    def _qbo_relink_changes(self, plan, stored):
+        """What QBO's copy no longer shares with the line as it would be sent now."""
+        if plan.blocked:  # no payload to compare with: date and duration tell enough
+            hours, minutes = divmod(plan.minutes, 60)
+            sent = {"TxnDate": fields.Date.to_string(self.date), "Hours": hours, "Minutes": minutes}
+            return tuple(
+                change
+                for change in payloads.differences(sent, stored)
+                if change in ("date", "duration")
+            )
+        return payloads.differences(self._qbo_time_activity_payload(plan), stored)
 
     # ------------------------------------------------------------------ unlock
 

@@ -7,10 +7,12 @@ from ...const import ADMIN_GROUP
 from ...controllers.oauth import QboOAuthController
 from ...qbo import environments
 from ...qbo.client import QboClient
+from ...qbo.errors import ReconnectNeeded
 from ...qbo.limits import Limits
 from ...qbo.oauth import OAuthClient
 from ..company_token_source import CompanyTokenSource
 from ..qbo_rate_window import RealmWindowStore
+from ..qbo_user_message import user_message
 
 _DEFAULTS = Limits()
 
@@ -80,6 +82,10 @@ class ResCompany(models.Model):
         self.ensure_one()
         return CompanyTokenSource(self.env.registry, self.id, self._qbo_oauth_client())
 
+    def _qbo_copy_fault(self):
+        token = self._qbo_token_record()
+        return ReconnectNeeded(token._qbo_binding_mismatch(), code="copied_database")
+
     def _qbo_limits(self):
         company = self.sudo()
         return Limits(
@@ -100,6 +106,8 @@ class ResCompany(models.Model):
         """
         self.ensure_one()
         if not self._qbo_is_connected():
+            if self.sudo().qbo_used_from_copy:
+                raise UserError(user_message(self.env, self.sudo()._qbo_copy_fault()))
             raise UserError(
                 self.env._("%(company)s is not connected to QuickBooks Online.", company=self.name)
             )

@@ -80,6 +80,12 @@ class ResCompany(models.Model):
         help="Intuit's 5-year cap: after this date the admin must connect again.",
     )
     qbo_connection_error = fields.Char(compute="_compute_qbo_token_health", groups=MANAGER_GROUP)
+    qbo_used_from_copy = fields.Boolean(
+        compute="_compute_qbo_token_health",
+        groups=MANAGER_GROUP,
+        help="The connection was made from another database (this one may be a copy): nothing "
+        "is sent until an administrator keeps it here or disconnects.",
+    )
     qbo_access_token = fields.Char(compute="_compute_qbo_tokens", groups=ADMIN_GROUP)
     qbo_refresh_token = fields.Char(compute="_compute_qbo_tokens", groups=ADMIN_GROUP)
 
@@ -91,21 +97,17 @@ class ResCompany(models.Model):
     def _compute_qbo_token_health(self):
         tokens = self.env["qbo.token"].sudo().search([("company_id", "in", self.ids)])
         by_company = {token.company_id.id: token for token in tokens}
-        database_uuid = self.env["qbo.token"]._qbo_database_uuid()
         for company in self:
             token = by_company.get(company.id)
-            copied = bool(token) and token.database_uuid != database_uuid
+            mismatch = token._qbo_binding_mismatch() if token else ""
             company.qbo_connected = bool(
-                token and token.refresh_token and not token.needs_reconnect and not copied
+                token and token.refresh_token and not token.needs_reconnect and not mismatch
             )
+            company.qbo_used_from_copy = bool(mismatch)
             company.qbo_access_expires_at = token.access_expires_at if token else False
             company.qbo_refresh_expires_at = token.refresh_expires_at if token else False
             company.qbo_refresh_hard_expires_at = token.refresh_hard_expires_at if token else False
-            company.qbo_connection_error = (
-                self.env._("This database is a copy: connect again.")
-                if copied
-                else (token.last_error if token else False)
-            )
+            company.qbo_connection_error = mismatch or (token.last_error if token else False)
 
     @api.depends_context("uid")
     def _compute_qbo_tokens(self):
@@ -241,7 +243,8 @@ class ResCompany(models.Model):
         source = company._qbo_token_source()
         warning = False
         token = company._qbo_token_record()
-        if token.refresh_token:
+        # From a copy, revoking would end production's connection: only forget it here.
+        if token.refresh_token and not token._qbo_binding_mismatch():
             try:
                 source.oauth.revoke(token.refresh_token)
             except QboFault as fault:
@@ -268,6 +271,25 @@ class ResCompany(models.Model):
             }
         )
         return message
+
+    def _qbo_keep_connection(self):
+        """ "This database is the production one": its connection may be used from here."""
+        self.ensure_one()
+        check_admin(self)
+        token = self.sudo()._qbo_token_record()
+        if token:
+            token._qbo_rebind()
+            self.sudo().write(
+                {
+                    "qbo_last_message": self.env._(
+                        "This database now uses the QuickBooks Online connection: exports "
+                        "go to %(name)s.",
+                        name=self.sudo().qbo_company_name or self.sudo().qbo_realm_id,
+                    ),
+                    "qbo_last_message_type": "success",
+                }
+            )
+        self.env.invalidate_all()
 
     def _qbo_action_test_connection(self):
         """Read CompanyInfo and Preferences; a notification with what was found."""
