@@ -146,6 +146,8 @@ EMPLOYEES = [
         {"A and W Landscaping": 2, "Cool Cars": 1},
     ),
 ]
+
+
 #: the sandbox's demo company gains this work email, so "Marc Lee" is found by email only
 def last_month(today=None):
     """``(first day, last day)`` of the month before ``today``."""
