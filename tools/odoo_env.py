@@ -29,7 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -347,31 +347,30 @@ def run_odoo(odoo, config, args, log_path, *, timeout, echo=None):
             errors="replace",
             start_new_session=True,  # its own group: a timeout kills every child too
         )
-        timed_out = _pump(process, log, echo, time.monotonic() + timeout)
+        timed_out = _pump(process, log, echo, timeout)
     text = Path(log_path).read_text(errors="replace")
     return OdooRun(process.returncode, timed_out, Path(log_path), *scan_log(text))
 
 
-def _pump(process, log, echo, deadline):
+def _pump(process, log, echo, timeout):
     """Copy the process's output to ``log`` until it ends; True when it had to be killed."""
-    import selectors  # noqa: PLC0415
 
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if selector.select(timeout=1.0):
-                line = process.stdout.readline()
-                if not line:
-                    break
-                log.write(line)
-                if echo:
-                    echo(line)
-        else:
-            stop_process_group(process)
-            log.write(process.stdout.read())
-            return True
-    process.wait()
-    return False
+    def copy():
+        for line in process.stdout:
+            log.write(line)
+            if echo:
+                echo(line)
+
+    reader = threading.Thread(target=copy, name="odoo-log", daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        stop_process_group(process)
+        timed_out = True
+    reader.join(30)  # bounded: a stray child may hold the pipe open
+    return timed_out
 
 
 def stop_process_group(process, grace=10):
