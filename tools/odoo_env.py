@@ -373,9 +373,12 @@ def _pump(process, log, echo, timeout):
     return timed_out
 
 
-def stop_process_group(process, grace=10):
-    """Stack dump, then SIGTERM, then SIGKILL, for ``process``'s whole group."""
-    for sig, wait in ((signal.SIGQUIT, 2), (signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+def stop_process_group(process, grace=10, dump_stacks=True):
+    """(Odoo's stack dump,) then SIGTERM, then SIGKILL, for ``process``'s whole group."""
+    steps = [(signal.SIGTERM, grace), (signal.SIGKILL, grace)]
+    if dump_stacks:
+        steps.insert(0, (signal.SIGQUIT, 2))
+    for sig, wait in steps:
         if process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
