@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import requests
@@ -342,7 +342,36 @@ def read_back(server, sandbox, bench, runs, throttled_before):
     for line in lines:
         states[line["qbo_state"]] = states.get(line["qbo_state"], 0) + 1
     log(f"lines by state: {states}")
+    log(job_report(admin))
     return sandbox.stats()["throttled"] - throttled_before, duplicates, lost
+
+
+def job_report(admin):
+    """How queue_job's runner ran the export jobs: which workers, and whether the two
+    runs' chains (one ``graph_uuid`` each) really ran at the same time."""
+    jobs = admin.call(
+        "queue.job",
+        "search_read",
+        [[("model_name", "=", RUN_MODEL)]],
+        fields=["state", "worker_pid", "retry", "graph_uuid", "date_started", "date_done"],
+    )
+    spans = {}
+    for job in jobs:
+        if job["date_started"] and job["date_done"]:
+            start = datetime.fromisoformat(job["date_started"]).timestamp()
+            done = datetime.fromisoformat(job["date_done"]).timestamp()
+            first, last = spans.get(job["graph_uuid"], (start, done))
+            spans[job["graph_uuid"]] = (min(first, start), max(last, done))
+    overlap = "n/a"
+    if len(spans) == 2:
+        (a_start, a_done), (b_start, b_done) = spans.values()
+        overlap = f"{max(0.0, min(a_done, b_done) - max(a_start, b_start)):.0f} s"
+    states = sorted({job["state"] for job in jobs})
+    return (
+        f"jobs: {len(jobs)} ({', '.join(states)}) on {len({j['worker_pid'] for j in jobs})} "
+        f"worker pids, {sum(j['retry'] for j in jobs)} retries; the two runs' chains "
+        f"overlapped {overlap} (to the second)"
+    )
 
 
 def figures(runs, time_scale, throttled, duplicates, lost):
@@ -411,7 +440,7 @@ def _prepare(bench_module, server, sandbox, database, args):
     from odoo.modules.registry import Registry  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config(["-c", str(server.config), "-d", database])
+    config.parse_config(["-c", str(server.config), "-d", database, "--log-level=warn"])
     registry = Registry(database)
     bench = bench_module.Bench(registry, sandbox, args)
     bench.setup()
