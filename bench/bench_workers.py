@@ -354,7 +354,7 @@ def job_report(admin):
         "search_read",
         [[("model_name", "=", RUN_MODEL)]],
         fields=["state", "worker_pid", "retry", "graph_uuid", "date_started", "date_done"],
-    )
+    )  # retry: the tries so far (queue_job counts the first one)
     spans = {}
     for job in jobs:
         if job["date_started"] and job["date_done"]:
@@ -369,7 +369,7 @@ def job_report(admin):
     states = sorted({job["state"] for job in jobs})
     return (
         f"jobs: {len(jobs)} ({', '.join(states)}) on {len({j['worker_pid'] for j in jobs})} "
-        f"worker pids, {sum(j['retry'] for j in jobs)} retries; the two runs' chains "
+        f"worker pids, {sum(max(0, j['retry'] - 1) for j in jobs)} retries; the two runs' chains "
         f"overlapped {overlap} (to the second)"
     )
 
