@@ -111,6 +111,7 @@ def find_odoo():
     _check_addons(addons, layout)
     odoo = Odoo(version, layout, addons, command, pythonpath)
     _check_role(odoo)
+    _check_starts(odoo)
     return odoo
 
 
@@ -211,6 +212,28 @@ def _check_addons(addons_paths, layout):
         raise OdooUnusable(
             f"Odoo found ({layout}) but {', '.join(missing)} not on its addons path "
             f"({', '.join(addons_paths)}): set ODOO_ADDONS_PATH to include Odoo's addons"
+        )
+
+
+def _check_starts(odoo):
+    """``odoo --version`` imports the server: missing Python dependencies show here."""
+    try:
+        probe = subprocess.run(
+            [*odoo.command, "--version"],
+            env=odoo.environ(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OdooUnusable(f"{' '.join(odoo.command)} --version failed: {exc}") from exc
+    if probe.returncode or "19.0" not in probe.stdout:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OdooUnusable(
+            f"Odoo ({odoo.layout}) does not start: `{' '.join(odoo.command)} --version` says "
+            f"{last!r}; install Odoo's Python dependencies into {sys.executable} "
+            "(pip install -r <odoo checkout>/requirements.txt)"
         )
 
 
@@ -431,7 +454,8 @@ def install_addon(odoo, config, database, log_path, *, modules="noko_qbo", args=
     run = run_odoo(odoo, config, command, log_path, **kwargs)
     problems = run.problems(tests="--test-tags" in args)
     if problems:
-        shown = "\n".join(f"    {line[:300]}" for line in run.errors[:8])
+        evidence = run.errors[:8] or run.log_path.read_text(errors="replace").splitlines()[-5:]
+        shown = "\n".join(f"    {line[:300]}" for line in evidence)
         raise OdooRunFailed(
             f"odoo -i {modules} ({database}): {'; '.join(problems)}. Log: {log_path}"
             + (f"\n{shown}" if shown else "")
