@@ -656,7 +656,7 @@ def report(small, large, args, install_seconds):
 # ---------------------------------------------------------------------- main
 
 
-def main(argv=None):
+def _arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=1_000, help="baseline size, same run")
@@ -681,9 +681,11 @@ def main(argv=None):
     parser.add_argument(
         "--deadline", type=int, default=1800, help="--workers: seconds the whole run may take"
     )
-    args = parser.parse_args(argv)
-    run_started = time.perf_counter()
+    return parser.parse_args(argv)
 
+
+def main(argv=None):
+    args = _arguments(argv)
     try:
         odoo_info = find_odoo()
     except (OdooNotFound, OdooUnusable) as exc:
@@ -692,6 +694,12 @@ def main(argv=None):
         import bench_workers  # noqa: PLC0415 - the other mode, only when asked
 
         return bench_workers.run(args, sys.modules[__name__])
+    return run_single_process(args, odoo_info)
+
+
+def run_single_process(args, odoo_info):
+    """Preview, confirm and export at two sizes in this process (the default mode)."""
+    run_started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="noko_qbo_bench_"))
     dbname = args.db or f"noko_qbo_bench_{os.getpid()}"
     conf = write_config(

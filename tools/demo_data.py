@@ -192,49 +192,12 @@ def timesheet_values(first, last, seed=19):
 
 def load(env, first, last, base_url):
     """Company, users, partners, projects, employees, timesheets (``env``: superuser)."""
-    from odoo import Command  # noqa: PLC0415 - only where Odoo is importable
-
     company = env.company
     company.name = COMPANY_NAME
     env.ref("base.user_admin").write({"password": "admin", "tz": "UTC"})
-    users = {}
-    for login, (name, email, password, groups) in USERS.items():
-        users[login] = env["res.users"].create(
-            {
-                "name": name,
-                "login": login,
-                "password": password,
-                "email": email,
-                "tz": "UTC",
-                "company_id": company.id,
-                "company_ids": [Command.set(company.ids)],
-                "group_ids": [Command.set([env.ref(xmlid).id for xmlid in groups])],
-            }
-        )
-    projects = {}
-    for name, partner, _how, _tasks in PROJECTS:
-        projects[name] = env["project.project"].create(
-            {
-                "name": name,
-                "partner_id": env["res.partner"].create({"name": partner, "is_company": True}).id,
-                "allow_timesheets": True,
-                "company_id": company.id,
-            }
-        )
-    employees = {}
-    for name, email, cost, _how, _days, _weights in EMPLOYEES:
-        user = next(
-            (users[login] for login, spec in USERS.items() if spec[0] == name), env["res.users"]
-        )
-        employees[name] = env["hr.employee"].create(
-            {
-                "name": name,
-                "work_email": email,
-                "hourly_cost": cost,
-                "company_id": company.id,
-                "user_id": user.id,
-            }
-        )
+    users = _create_users(env, company)
+    projects = _create_projects(env, company)
+    employees = _create_employees(env, company, users)
     lines = env["account.analytic.line"].create(
         [
             {
@@ -251,6 +214,57 @@ def load(env, first, last, base_url):
     params.set_param("web.base.url", base_url)
     params.set_param("web.base.url.freeze", "True")
     return len(lines)
+
+
+def _create_users(env, company):
+    from odoo import Command  # noqa: PLC0415 - only where Odoo is importable
+
+    return {
+        login: env["res.users"].create(
+            {
+                "name": name,
+                "login": login,
+                "password": password,
+                "email": email,
+                "tz": "UTC",
+                "company_id": company.id,
+                "company_ids": [Command.set(company.ids)],
+                "group_ids": [Command.set([env.ref(xmlid).id for xmlid in groups])],
+            }
+        )
+        for login, (name, email, password, groups) in USERS.items()
+    }
+
+
+def _create_projects(env, company):
+    return {
+        name: env["project.project"].create(
+            {
+                "name": name,
+                "partner_id": env["res.partner"].create({"name": partner, "is_company": True}).id,
+                "allow_timesheets": True,
+                "company_id": company.id,
+            }
+        )
+        for name, partner, _how, _tasks in PROJECTS
+    }
+
+
+def _create_employees(env, company, users):
+    """One employee each; the demo users' own employees are linked to them."""
+    by_name = {spec[0]: users[login] for login, spec in USERS.items()}
+    return {
+        name: env["hr.employee"].create(
+            {
+                "name": name,
+                "work_email": email,
+                "hourly_cost": cost,
+                "company_id": company.id,
+                "user_id": by_name.get(name, env["res.users"]).id,
+            }
+        )
+        for name, email, cost, _how, _days, _weights in EMPLOYEES
+    }
 
 
 def map_after_sync(rpc):
