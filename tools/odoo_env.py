@@ -20,8 +20,10 @@ an Odoo but it cannot run the addon (wrong version, queue_job missing, PostgreSQ
 ``postgres`` or unreachable...): callers fail, the message says what to do.
 """
 
+import ast
 import contextlib
 import getpass
+import importlib.metadata
 import os
 import re
 import shutil
@@ -182,15 +184,34 @@ def _release_version(release_py):
 
 
 def _queue_job_in_deps():
-    """queue_job's addon from PyPI in ``.odoo-deps`` (no deps: it would pull in Odoo)."""
+    """queue_job's addon from PyPI in ``.odoo-deps`` (``--no-deps``: it would pull in the
+    ``odoo`` distribution), and its own Python dependencies into this python, as
+    ``pip install odoo-addon-queue-job`` does where Odoo is installed."""
     target = ROOT / ".odoo-deps"
     addon_dir = target / "odoo" / "addons"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
     if not (addon_dir / "queue_job" / "__manifest__.py").exists():
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target"]
-        done = subprocess.run([*pip, str(target), QUEUE_JOB_PIN], check=False)
+        done = subprocess.run([*pip, "--no-deps", "--target", str(target), QUEUE_JOB_PIN])
         if done.returncode:
             raise OdooUnusable(f"could not install {QUEUE_JOB_PIN} into {target} with pip")
+    manifest = ast.literal_eval((addon_dir / "queue_job" / "__manifest__.py").read_text())
+    missing = [
+        name
+        for name in manifest.get("external_dependencies", {}).get("python", [])
+        if not _distribution_installed(name)
+    ]
+    if missing and subprocess.run([*pip, *missing]).returncode:
+        raise OdooUnusable(f"queue_job needs {', '.join(missing)}: pip install them")
     return addon_dir
+
+
+def _distribution_installed(name):
+    """What Odoo checks for a manifest's external Python dependency."""
+    try:
+        importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _find_addon(addons_paths, name):

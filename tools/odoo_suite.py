@@ -68,6 +68,7 @@ def main(argv=None):
         return suite.run(["odoo", "pytest"] if args.runner == "both" else [args.runner])
     except OdooRunFailed as exc:
         say(f"ODOO SUITE FAILED: {exc}")
+        suite.keep_logs = True
         return 1
     finally:
         suite.cleanup()
@@ -87,6 +88,7 @@ class Suite:
             options={"log_level": "info", "max_cron_threads": 0},
         )
         self.installed = False
+        self.keep_logs = False  # a failed run's logs stay (its database goes)
 
     def run(self, runners):
         say(f"{self.odoo.describe()}; database {self.database}; logs in {self.workdir}")
@@ -101,7 +103,7 @@ class Suite:
                 failed.append(runner)
         if failed:
             say(f"ODOO SUITE FAILED under {', '.join(failed)} (logs: {self.workdir})")
-            self.keep = True  # the logs are the evidence
+            self.keep_logs = True  # the evidence
             return 1
         return 0
 
@@ -194,7 +196,10 @@ class Suite:
             say(f"kept database {self.database} and {self.workdir}")
             return
         drop_database(self.odoo, self.database, self.workdir / "data")
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.keep_logs:
+            say(f"logs kept in {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _manifest(addon_dir):
