@@ -15,7 +15,7 @@ install:
 ifeq ($(HAS_ODOO),yes)
 	$(PIP) install -r requirements-odoo.txt
 else ifneq ($(ODOO_SRC),)
-	# queue_job needs an installed Odoo: tools/odoo_env.py puts it in .odoo-deps instead
+# (queue_job needs an installed Odoo: tools/odoo_env.py puts it in .odoo-deps instead)
 	$(PIP) install $$(grep '^pytest-odoo' requirements-odoo.txt)
 endif
 
