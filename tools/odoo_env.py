@@ -1,6 +1,6 @@
 """Find Odoo 19 on this machine and run it (shared by the suite, the demo and the benchmarks).
 
-Layouts, in this order:
+Layouts (an explicit ``ODOO_SRC`` wins over an importable Odoo):
 
 (d) ``ODOO_ADDONS_PATH``: an explicit addons path (comma separated), Odoo itself found
     as below;
@@ -97,7 +97,7 @@ class Odoo:
 
 def find_odoo():
     """The Odoo to run, checked (version, addons, PostgreSQL role); see the module doc."""
-    found = _importable_odoo() or _odoo_from_source()
+    found = _odoo_from_source() or _importable_odoo()  # an explicit ODOO_SRC wins
     if found is None:
         raise OdooNotFound(
             f"`import odoo` fails in {sys.executable} and ODOO_SRC is not set: install "
