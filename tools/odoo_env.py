@@ -353,12 +353,13 @@ class OdooRun:
     log_path: Path
     errors: list
     tests: tuple = None  # (failed, errors, ran) from Odoo's test report, None without one
+    timeout: float = None
 
     def problems(self, tests=False):
         """Why the run failed, as sentences ([] when it did not)."""
         found = []
         if self.timed_out:
-            found.append("timed out (killed; thread stacks dumped in the log)")
+            found.append(f"timed out after {self.timeout:.0f} s (killed; stacks in the log)")
         elif self.returncode:
             found.append(f"exited with {self.returncode}")
         if self.errors:
@@ -393,7 +394,7 @@ def run_odoo(odoo, config, args, log_path, *, timeout, echo=None):
         )
         timed_out = _pump(process, log, echo, timeout)
     text = Path(log_path).read_text(errors="replace")
-    return OdooRun(process.returncode, timed_out, Path(log_path), *scan_log(text))
+    return OdooRun(process.returncode, timed_out, Path(log_path), *scan_log(text), timeout)
 
 
 def _pump(process, log, echo, timeout):
