@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_ADDONS = Path(__file__).resolve().parent / "addons"
 sys.path.insert(0, str(ROOT / "tools"))
 
-from demo_rpc import OdooSession  # noqa: E402
+from demo_rpc import OdooSession, RpcError  # noqa: E402
 from odoo_env import (  # noqa: E402
+    OdooRunFailed,
     drop_database,
     find_odoo,
     free_port,
@@ -395,6 +396,14 @@ def figures(runs, time_scale, throttled, duplicates, lost):
 
 def run(args, bench_module):
     """The whole multi-worker benchmark; returns the process's exit code."""
+    try:
+        return _run(args, bench_module)
+    except (BenchTimeout, RuntimeError, OdooRunFailed, RpcError, requests.RequestException) as exc:
+        log(f"BENCH FAILED: {exc}")
+        return 1
+
+
+def _run(args, bench_module):
     deadline = _arm_deadline(args.deadline)
     odoo = find_odoo()
     odoo = dataclasses.replace(odoo, addons_paths=[*odoo.addons_paths, str(BENCH_ADDONS)])
@@ -463,6 +472,8 @@ def _arm_deadline(seconds):
     """The whole run is bounded: SIGALRM raises ``BenchTimeout`` in the main thread."""
 
     def expired(signum, frame):
+        if signum == signal.SIGTERM:
+            raise BenchTimeout("stopped by SIGTERM")
         raise BenchTimeout(f"the benchmark ran past its {seconds} s deadline")
 
     signal.signal(signal.SIGALRM, expired)
