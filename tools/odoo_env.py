@@ -3,7 +3,8 @@
 Layouts (an explicit ``ODOO_SRC`` wins over an importable Odoo):
 
 (d) ``ODOO_ADDONS_PATH``: an explicit addons path (comma separated), Odoo itself found
-    as below;
+    as below (Odoo 19 reads the same variable: its children get it with the repository
+    added);
 (a) packaged (nightly sdist/deb, ``pip install odoo``): ``import odoo`` works and every
     addon is inside ``odoo/addons``;
 (b) a source checkout installed editable (``pip install -e``): ``import odoo`` works, the
@@ -84,6 +85,10 @@ class Odoo:
 
     def environ(self):
         env = dict(os.environ)
+        # Odoo 19 reads ODOO_<OPTION> variables and prefers them to the config file:
+        # the addons path it gets must be ours (the repository first), not the user's.
+        if "ODOO_ADDONS_PATH" in env:
+            env["ODOO_ADDONS_PATH"] = ",".join(self.addons_paths)
         if self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, env.get("PYTHONPATH", "")])
         return env
