@@ -32,12 +32,18 @@ at 40 per scaled minute; the export's ratio is bound/actual (1.0 = at the limit)
 The client's pacer uses the same time scale (``res.company._qbo_client_options``
 is patched in this process only, as the tests do).
 
-The database ``noko_qbo_bench_<pid>`` is created with
-``python3 -m odoo -i noko_qbo --stop-after-init`` (about 30-90 s) and dropped,
-with its filestore, at the end unless ``--keep-db``.
+The database ``noko_qbo_bench_<pid>`` is created with ``odoo -i noko_qbo
+--stop-after-init`` (``tools/odoo_env.install_addon``: its log is scanned, about
+30-90 s) and dropped, with its filestore, at the end unless ``--keep-db``.
+
+``--workers N`` is the multi-worker benchmark instead (``bench/bench_workers.py``):
+a real server with N workers and queue_job's runner, two overlapping exports of
+``--lines`` lines in total through JSON-RPC, its last line
+``limit ratio R (bound B lines/min), 429s T, duplicates D, lost L``.
 
 Usage: ``python3 bench/bench_export.py [--lines 10000] [--small 1000]
-[--time-scale 60] [--keep-db] [--db EXISTING] [--top-queries 3] [--trace-export]``
+[--time-scale 60] [--keep-db] [--db EXISTING] [--top-queries 3] [--trace-export]
+[--workers N] [--deadline 1800]``
 """
 
 from __future__ import annotations
@@ -47,7 +53,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,10 +64,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from odoo_env import (  # noqa: E402
+    OdooNotFound,
+    OdooUnusable,
+    find_odoo,
+    install_addon,
+    write_config,
+)
+from odoo_env import drop_database as drop_database_and_filestore  # noqa: E402
 
 from qbo_sandbox import Limits as SandboxLimits  # noqa: E402
 from qbo_sandbox import SandboxServer  # noqa: E402
-from tools.odoo_env import OdooNotFound, find_odoo, odoo_command, write_config  # noqa: E402
 
 CLIENT_ID = "sandbox-test-client"
 CLIENT_SECRET = "noko-qbo-bench-secret"  # noqa: S105 - the sandbox's, not a real secret
@@ -178,41 +192,22 @@ class Phase:
 # ---------------------------------------------------------------------- database
 
 
-def create_database(conf, dbname, odoo):
+def create_database(conf, dbname, odoo, workdir):
     log(f"creating database {dbname} (install noko_qbo)...")
     started = time.perf_counter()
-    result = subprocess.run(
-        [*odoo_command(odoo), "-c", str(conf), "-d", dbname, "-i", "noko_qbo", "--stop-after-init"],
-        env=odoo.environ(),
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0 or ("ERROR" in result.stderr and "Traceback" in result.stderr):
-        sys.stderr.write(result.stderr[-6000:])
-        raise SystemExit(f"installing noko_qbo into {dbname} failed (exit {result.returncode})")
+    install_addon(odoo, conf, dbname, workdir / "install.log")
     log(f"database ready in {time.perf_counter() - started:.0f} s")
     return time.perf_counter() - started
 
 
-def drop_database(dbname):
-    import odoo  # noqa: PLC0415
+def drop_database(dbname, odoo_info, workdir):
+    """Forget the in-process registry and its connections, then drop the database."""
     import odoo.modules.registry  # noqa: PLC0415
     import odoo.sql_db  # noqa: PLC0415
 
     odoo.modules.registry.Registry.delete(dbname)
     odoo.sql_db.close_db(dbname)
-    connection = odoo.sql_db.db_connect("postgres")
-    with connection.cursor() as cr:
-        cr._cnx.autocommit = True
-        cr.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid != pg_backend_pid()",
-            [dbname],
-        )
-        cr.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-    filestore = odoo.tools.config.filestore(dbname)
-    if os.path.exists(filestore):
-        shutil.rmtree(filestore)
+    drop_database_and_filestore(odoo_info, dbname, workdir / "data")
 
 
 # ---------------------------------------------------------------------- the Odoo side
@@ -356,6 +351,44 @@ class Bench:
             ("date", "<=", last_day),
             ("qbo_state", "=", "draft"),
         ]
+
+    def set_param(self, key, value):
+        with self.cursor() as cr:
+            self.env(cr)["ir.config_parameter"].set_param(key, str(value))
+
+    def set_password(self, xmlid, password):
+        with self.cursor() as cr:
+            self.env(cr).ref(xmlid).password = password
+
+    def make_user(self, login, password):
+        """A QuickBooks manager who approves timesheets (the one who exports)."""
+        with self.cursor() as cr:
+            env = self.env(cr)
+            groups = (
+                "noko_qbo.group_qbo_manager",
+                "hr_timesheet.group_hr_timesheet_approver",
+                "base.group_user",
+            )
+            return (
+                env["res.users"]
+                .create(
+                    {
+                        "name": f"Bench {login}",
+                        "login": login,
+                        "password": password,
+                        "company_id": self.company_id,
+                        "company_ids": [(6, 0, [self.company_id])],
+                        "group_ids": [(6, 0, [env.ref(xmlid).id for xmlid in groups])],
+                    }
+                )
+                .id
+            )
+
+    def keys_of(self, line_ids):
+        """``{line id: request key}``: what each line's marker in QBO is made of."""
+        with self.cursor() as cr:
+            lines = self.env(cr)["account.analytic.line"].browse(line_ids)
+            return {line.id: line._qbo_request_key() for line in lines}
 
     # ------------------------------------------------------------------ phases
 
@@ -623,7 +656,7 @@ def report(small, large, args, install_seconds):
 # ---------------------------------------------------------------------- main
 
 
-def main(argv=None):
+def _arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=1_000, help="baseline size, same run")
@@ -639,23 +672,46 @@ def main(argv=None):
     parser.add_argument(
         "--trace-export", action="store_true", help="tracemalloc over the export (slower)"
     )
-    args = parser.parse_args(argv)
-    run_started = time.perf_counter()
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="N > 0: the multi-worker benchmark (a real server, queue_job's runner)",
+    )
+    parser.add_argument(
+        "--deadline", type=int, default=1800, help="--workers: seconds the whole run may take"
+    )
+    return parser.parse_args(argv)
 
+
+def main(argv=None):
+    args = _arguments(argv)
     try:
         odoo_info = find_odoo()
-    except OdooNotFound as exc:
+    except (OdooNotFound, OdooUnusable) as exc:
         raise SystemExit(f"bench_export needs Odoo 19: {exc}") from exc
+    if args.workers:
+        import bench_workers  # noqa: PLC0415 - the other mode, only when asked
+
+        return bench_workers.run(args, sys.modules[__name__])
+    return run_single_process(args, odoo_info)
+
+
+def run_single_process(args, odoo_info):
+    """Preview, confirm and export at two sizes in this process (the default mode)."""
+    run_started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="noko_qbo_bench_"))
     dbname = args.db or f"noko_qbo_bench_{os.getpid()}"
-    conf = write_config(workdir / "odoo.conf", odoo_info, dbname, workdir / "data")
+    conf = write_config(
+        workdir / "odoo.conf", odoo_info, dbname, workdir / "data", options={"log_level": "warn"}
+    )
     install_seconds = 0.0
     created = False
     server = None
     try:
         if not args.db:
             created = True
-            install_seconds = create_database(conf, dbname, odoo_info)
+            install_seconds = create_database(conf, dbname, odoo_info, workdir)
 
         import odoo  # noqa: PLC0415
         import odoo.modules.registry  # noqa: PLC0415
@@ -681,7 +737,7 @@ def main(argv=None):
             server.stop()
         if created and not args.keep_db:
             log(f"dropping {dbname}")
-            drop_database(dbname)
+            drop_database(dbname, odoo_info, workdir)
             shutil.rmtree(workdir, ignore_errors=True)
         elif created:
             log(f"kept database {dbname} (config {conf})")
@@ -690,4 +746,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,10 @@
 """The demo's Odoo data: users, projects, employees and a month of timesheets.
 
-``load(env, month)`` runs inside ``odoo shell`` (``tools/demo.py`` pipes a two-line script
-into it) before the server starts; ``map_after_sync(rpc)`` sets the mappings that need the
-QBO lists (an override, items, a class) over JSON-RPC once the company is connected.
+``load(env, first, last, base_url)`` runs before the server starts, in a process of its
+own: ``python tools/demo_data.py --config C --database D --first F --last L --url U``
+(``main``, which opens the database the way ``odoo shell`` does and commits);
+``map_after_sync(rpc)`` sets the mappings that need the QBO lists (an override, items, a
+class) over JSON-RPC once the company is connected.
 
 The names are chosen against ``qbo_sandbox/companies/demo.json`` (Larkspur Design Studio)
 so that every way of finding a QBO counterpart shows up in the export, and a few fail:
@@ -13,7 +15,9 @@ so that every way of finding a QBO counterpart shows up in the export, and a few
   a 1099 contractor (a QBO vendor), and one nobody in QBO.
 """
 
+import argparse
 import random
+import sys
 from datetime import date, timedelta
 
 COMPANY_NAME = "Larkspur Design Studio"
@@ -187,50 +191,13 @@ def timesheet_values(first, last, seed=19):
 
 
 def load(env, first, last, base_url):
-    """Inside ``odoo shell``: company, users, partners, projects, employees, timesheets."""
-    from odoo import Command  # noqa: PLC0415 - only inside odoo shell
-
+    """Company, users, partners, projects, employees, timesheets (``env``: superuser)."""
     company = env.company
     company.name = COMPANY_NAME
     env.ref("base.user_admin").write({"password": "admin", "tz": "UTC"})
-    users = {}
-    for login, (name, email, password, groups) in USERS.items():
-        users[login] = env["res.users"].create(
-            {
-                "name": name,
-                "login": login,
-                "password": password,
-                "email": email,
-                "tz": "UTC",
-                "company_id": company.id,
-                "company_ids": [Command.set(company.ids)],
-                "group_ids": [Command.set([env.ref(xmlid).id for xmlid in groups])],
-            }
-        )
-    projects = {}
-    for name, partner, _how, _tasks in PROJECTS:
-        projects[name] = env["project.project"].create(
-            {
-                "name": name,
-                "partner_id": env["res.partner"].create({"name": partner, "is_company": True}).id,
-                "allow_timesheets": True,
-                "company_id": company.id,
-            }
-        )
-    employees = {}
-    for name, email, cost, _how, _days, _weights in EMPLOYEES:
-        user = next(
-            (users[login] for login, spec in USERS.items() if spec[0] == name), env["res.users"]
-        )
-        employees[name] = env["hr.employee"].create(
-            {
-                "name": name,
-                "work_email": email,
-                "hourly_cost": cost,
-                "company_id": company.id,
-                "user_id": user.id,
-            }
-        )
+    users = _create_users(env, company)
+    projects = _create_projects(env, company)
+    employees = _create_employees(env, company, users)
     lines = env["account.analytic.line"].create(
         [
             {
@@ -247,6 +214,57 @@ def load(env, first, last, base_url):
     params.set_param("web.base.url", base_url)
     params.set_param("web.base.url.freeze", "True")
     return len(lines)
+
+
+def _create_users(env, company):
+    from odoo import Command  # noqa: PLC0415 - only where Odoo is importable
+
+    return {
+        login: env["res.users"].create(
+            {
+                "name": name,
+                "login": login,
+                "password": password,
+                "email": email,
+                "tz": "UTC",
+                "company_id": company.id,
+                "company_ids": [Command.set(company.ids)],
+                "group_ids": [Command.set([env.ref(xmlid).id for xmlid in groups])],
+            }
+        )
+        for login, (name, email, password, groups) in USERS.items()
+    }
+
+
+def _create_projects(env, company):
+    return {
+        name: env["project.project"].create(
+            {
+                "name": name,
+                "partner_id": env["res.partner"].create({"name": partner, "is_company": True}).id,
+                "allow_timesheets": True,
+                "company_id": company.id,
+            }
+        )
+        for name, partner, _how, _tasks in PROJECTS
+    }
+
+
+def _create_employees(env, company, users):
+    """One employee each; the demo users' own employees are linked to them."""
+    by_name = {spec[0]: users[login] for login, spec in USERS.items()}
+    return {
+        name: env["hr.employee"].create(
+            {
+                "name": name,
+                "work_email": email,
+                "hourly_cost": cost,
+                "company_id": company.id,
+                "user_id": by_name.get(name, env["res.users"]).id,
+            }
+        )
+        for name, email, cost, _how, _days, _weights in EMPLOYEES
+    }
 
 
 def map_after_sync(rpc):
@@ -289,3 +307,29 @@ def map_after_sync(rpc):
                 {"item_id": find("qbo.item", item), "class_id": find("qbo.class", qbo_class)},
             ],
         )
+
+
+def main(argv=None):
+    """Load the demo data into a database noko_qbo is installed in; prints ``DEMO_LINES n``."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--config", required=True, help="the Odoo config file")
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--first", required=True, type=date.fromisoformat)
+    parser.add_argument("--last", required=True, type=date.fromisoformat)
+    parser.add_argument("--url", required=True, help="Odoo's base URL (web.base.url)")
+    args = parser.parse_args(argv)
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415 - only where Odoo is importable
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config(["-c", args.config, "-d", args.database], setup_logging=True)
+    with Registry(args.database).cursor() as cr:  # commits on success
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env = env(context=env["res.users"].context_get())
+        count = load(env, args.first, args.last, args.url)
+    print("DEMO_LINES", count, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -42,10 +42,12 @@ def start_sandbox(port, company=None, log=None, **popen):
             return process, base_url
         except requests.ConnectionError:
             if process.poll() is not None:
-                sys.exit(f"qbo_sandbox did not start (port {port} taken? set DEMO_SANDBOX_PORT)")
+                raise RuntimeError(
+                    f"qbo_sandbox did not start (port {port} taken? set DEMO_SANDBOX_PORT)"
+                ) from None
             time.sleep(0.1)
     process.terminate()
-    sys.exit("qbo_sandbox did not answer within 10 s")
+    raise RuntimeError("qbo_sandbox did not answer within 10 s")
 
 
 def connect(base_url):

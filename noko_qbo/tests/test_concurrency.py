@@ -14,10 +14,22 @@ serialization failure, deadlock).
 Hooks on the QBO client (``send_time_activities``), the line lock and the
 OAuth refresh hold a worker at the critical point, so each dangerous
 interleaving happens every time, not by chance.
+
+Both test runners: Odoo's own runner runs the tests inside
+``ThreadedServer.run``, whose main thread holds ``Registry._lock`` for the
+whole run, and every ``api.Environment`` on a new cursor looks its registry up
+under that lock (``Registry(cr.dbname)``): a worker thread would wait for the
+run to end while holding row locks the other workers wait on (the 2026-12
+hang). The class swaps in a lock of its own for that lookup (test mode swaps
+in a dummy one for the same reason). Nothing a worker does may outlive the
+test: the threads are daemons joined against one deadline, and a hung
+worker's PostgreSQL backends are terminated so the class cleanup can run.
 """
 
+import sys
 import threading
 import time
+import traceback
 from datetime import date, timedelta
 
 import psycopg2
@@ -25,6 +37,7 @@ from psycopg2 import errorcodes
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.sql_db import Cursor
 from odoo.tests import TransactionCase, tagged
@@ -42,6 +55,10 @@ from .common import CLIENT_ID, CLIENT_SECRET, QboSetupMixin, SandboxLimits, Sand
 DAY = date(2025, 3, 3)
 #: how long a worker held at a critical point waits for the other one (seconds)
 HOLD = 10
+#: how long all the workers of one ``run_workers`` may take together (seconds)
+WORKERS_DEADLINE = 90
+#: no statement of the class cleanup waits longer than this on a row lock
+CLEANUP_LOCK_TIMEOUT = "20s"
 
 
 class CommittedQboCase(QboSetupMixin, TransactionCase):
@@ -56,6 +73,8 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
     client_options = {"time_scale": 1000.0}
     #: a test may set ``after_attempt(outcomes)``: called by :meth:`perform` after a failed attempt
     after_attempt = None
+    #: the test whose workers hung (they may still hold locks: later tests fail at once)
+    hung_in = None
 
     @classmethod
     def setUpClass(cls):
@@ -64,16 +83,25 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
         cursor.close()
         if cls._registry_patched or not isinstance(cursor, Cursor):
             raise AssertionError("The registry is in test mode: cursors would share a connection")
+        # Odoo's runner holds Registry._lock around the whole run (see the module doc)
+        cls.classPatch(Registry, "_lock", threading.RLock())
+        cls._check_a_worker_can_run()
         cls.sandbox = SandboxServer(
             client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **cls.sandbox_options
         ).start()
         cls.addClassCleanup(cls.sandbox.stop)
         cls._patch_client_options()
+        name = f"QBO concurrency {cls.__name__}"
+        with cls.registry.cursor() as cr:
+            # a run killed before its class cleanup left its company (names are unique)
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            leftover = env["res.company"].search([("name", "=", name)]).id
+        if leftover:
+            cls._delete_company(leftover)
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            company = env["res.company"].create({"name": f"QBO concurrency {cls.__name__}"})
-            cls.company_id = company.id
-        cls.addClassCleanup(cls._delete_company)
+            cls.company_id = env["res.company"].create({"name": name}).id
+        cls.addClassCleanup(cls._delete_company, cls.company_id)
         with cls.registry.cursor() as cr:
             env = cls._env(cr)
             company = env["res.company"].browse(cls.company_id)
@@ -104,6 +132,29 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
             cls.partner_id, cls.project_id, cls.employee_ids = partner.id, project.id, employees.ids
 
     @classmethod
+    def _check_a_worker_can_run(cls):
+        """Fail the class at once, not each test after a deadline, when a thread cannot
+        open an environment of its own (a lock held by the test runner)."""
+
+        def probe():
+            with cls.registry.cursor() as cr:
+                api.Environment(cr, SUPERUSER_ID, {})["res.company"].search([], limit=1)
+
+        thread = threading.Thread(target=probe, name="probe", daemon=True)
+        thread.start()
+        thread.join(HOLD)
+        if thread.is_alive():
+            raise AssertionError(
+                f"a worker thread cannot open an environment within {HOLD} s:\n"
+                + cls._stacks([thread])
+            )
+
+    def setUp(self):
+        super().setUp()
+        if self.hung_in:
+            self.fail(f"not run: the workers of {self.hung_in} still hang")
+
+    @classmethod
     def _patch_client_options(cls):
         options = cls.client_options
         patcher_target = type(cls.env["res.company"])
@@ -119,11 +170,15 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
         return api.Environment(cr, SUPERUSER_ID, {"allowed_company_ids": [cls.company_id]})
 
     @classmethod
-    def _delete_company(cls):
+    def _delete_company(cls, company_id):
         """Delete what the class committed: the company and everything it owns."""
+        if cls.hung_in:
+            cls._unstick_workers()
         with cls.registry.cursor() as cr:
+            # a row a hung worker still locks fails the cleanup loudly, never hangs it
+            cr.execute("SET LOCAL lock_timeout = %s", [CLEANUP_LOCK_TIMEOUT])
             env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
-            company = env["res.company"].browse(cls.company_id).exists()
+            company = env["res.company"].browse(company_id).exists()
             if not company:
                 return
             owned = [("company_id", "=", company.id)]
@@ -181,7 +236,11 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
         self.fail(f"still not done after {attempts} attempts: {outcomes}")
 
     def run_workers(self, **workers):
-        """Run ``name=callable`` in threads released together; ``{name: return value}``."""
+        """Run ``name=callable`` in threads released together; ``{name: return value}``.
+
+        Daemon threads joined against one deadline: a hung worker fails the test
+        (with its stack) and never keeps the test process alive.
+        """
         barrier = threading.Barrier(len(workers))
         results, errors = {}, []
 
@@ -193,16 +252,52 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
                 errors.append((name, exc))
 
         threads = [
-            threading.Thread(target=target, args=item, name=item[0]) for item in workers.items()
+            threading.Thread(target=target, args=item, name=item[0], daemon=True)
+            for item in workers.items()
         ]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + WORKERS_DEADLINE
         for thread in threads:
-            thread.join(60)
-        self.assertFalse([thread.name for thread in threads if thread.is_alive()], "hung")
+            thread.join(max(0.0, deadline - time.monotonic()))
+        hung = [thread for thread in threads if thread.is_alive()]
+        if hung:
+            stacks = self._stacks(hung)
+            type(self).hung_in = self._testMethodName
+            self._unstick_workers()
+            self.fail(f"workers still running after {WORKERS_DEADLINE} s:\n{stacks}")
         if errors:
             raise AssertionError(f"workers failed: {errors}") from errors[0][1]
         return results
+
+    @staticmethod
+    def _stacks(threads):
+        """The current stack of each of ``threads`` (where a hung worker waits)."""
+        frames = sys._current_frames()  # noqa: SLF001 - where each hung worker waits
+        return "\n".join(
+            f"--- {thread.name}\n" + "".join(traceback.format_stack(frames[thread.ident]))
+            for thread in threads
+            if thread.ident in frames
+        )
+
+    @classmethod
+    def _unstick_workers(cls):
+        """Terminate this process's backends that wait on a lock or hold a transaction open.
+
+        Those are the hung workers' (the test's own cursor is left alone): their
+        statements fail, their row locks go. A worker stuck on a Python lock stays
+        stuck (a daemon thread): the class's next tests fail at once (``setUp``).
+        """
+        cls.cr.execute("SELECT pg_backend_pid()")
+        own = cls.cr.fetchone()[0]
+        with cls.registry.cursor() as cr:
+            cr.execute(
+                """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s)
+                      AND application_name = current_setting('application_name')
+                      AND (wait_event_type = 'Lock' OR state LIKE 'idle in transaction%%')""",
+                [own],
+            )
 
     # ------------------------------------------------------------------ data
 
