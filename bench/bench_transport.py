@@ -41,18 +41,12 @@ import resource
 import sys
 import time
 import tracemalloc
-import types
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-if "noko_qbo" not in sys.modules:
-    # Load the pure QBO layer without the Odoo addon's __init__ (which imports Odoo models).
-    _parent = types.ModuleType("noko_qbo")
-    _parent.__path__ = [str(ROOT / "noko_qbo")]
-    sys.modules["noko_qbo"] = _parent
 
 from noko_qbo.qbo import payloads  # noqa: E402
 from noko_qbo.qbo.client import QboClient  # noqa: E402

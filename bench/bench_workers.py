@@ -38,8 +38,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_ADDONS = Path(__file__).resolve().parent / "addons"
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
 from demo_rpc import OdooSession, RpcError  # noqa: E402
 from odoo_env import (  # noqa: E402
@@ -53,6 +52,9 @@ from odoo_env import (  # noqa: E402
     write_config,
 )
 
+from noko_qbo.qbo.client import BATCH_MAX  # noqa: E402
+from noko_qbo.qbo.limits import Limits, lines_per_minute_bound  # noqa: E402
+
 # The addon's names this harness relies on, in one place (the lead may rename them).
 PREVIEW_MODEL = "qbo.export.preview"
 PREVIEW_OPEN = "action_open_from_timesheets"  # the timesheet list's server action
@@ -61,22 +63,13 @@ RUN_MODEL = "qbo.export"
 RUN_FINAL_STATES = ("done", "done_with_errors", "failed")
 LINE_MODEL = "account.analytic.line"
 CHANNEL = "root.noko_qbo"
-TIME_SCALE_PARAM = "noko_qbo_bench.time_scale"  # bench/addons/noko_qbo_bench
 MANAGER = ("bench_manager", "bench_manager")
 ADMIN = ("admin", "admin")
-QBO_DEFAULT_LIMITS = {"requests_per_minute": 500, "batch_per_minute": 40, "batch_items": 30}
 
 
-def combined_bound(limits=None, headroom=40):
-    """Lines a minute one app may send to one realm: full batches at the batch limit, and
-    single requests with what the request limit leaves (less ``headroom`` for queries).
-
-    For now from QBO's published limits; later from the client layer's ``limits``.
-    """
-    limits = {**QBO_DEFAULT_LIMITS, **(limits or {})}
-    batch = limits["batch_per_minute"] * limits["batch_items"]
-    single = limits["requests_per_minute"] - limits["batch_per_minute"] - headroom
-    return batch + single
+def combined_bound():
+    """Lines a minute one app may send to one realm (the client layer's own bound)."""
+    return lines_per_minute_bound(Limits(), BATCH_MAX)
 
 
 def log(message):
@@ -406,7 +399,6 @@ def run(args, bench_module):
 def _run(args, bench_module):
     deadline = _arm_deadline(args.deadline)
     odoo = find_odoo()
-    odoo = dataclasses.replace(odoo, addons_paths=[*odoo.addons_paths, str(BENCH_ADDONS)])
     workdir = Path(tempfile.mkdtemp(prefix="noko_qbo_bench_workers_"))
     database = f"noko_qbo_bench_{os.getpid()}"
     sandbox = server = None
@@ -418,13 +410,13 @@ def _run(args, bench_module):
             workdir / "sandbox.log",
         )
         server = OdooServer(odoo, workdir, database, args.workers)
-        log(f"creating database {database} (noko_qbo, noko_qbo_bench)...")
+        log(f"creating database {database} (noko_qbo)...")
         install_addon(
             odoo,
             server.config,
             database,
             workdir / "install.log",
-            modules="noko_qbo,noko_qbo_bench",
+            modules="noko_qbo",
         )
         bench, runs = _prepare(bench_module, server, sandbox, database, args)
         server.start()
@@ -453,7 +445,6 @@ def _prepare(bench_module, server, sandbox, database, args):
     registry = Registry(database)
     bench = bench_module.Bench(registry, sandbox, args)
     bench.setup()
-    bench.set_param(TIME_SCALE_PARAM, args.time_scale)
     bench.make_user(*MANAGER)
     bench.set_password("base.user_admin", ADMIN[1])
     half = args.lines // 2

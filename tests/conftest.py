@@ -1,20 +1,9 @@
 """Shared fixtures: one QBO sandbox per session, reset before each test that asks for it."""
 
-import sys
-import types
-from pathlib import Path
-
 import pytest
 import requests
 
 from qbo_sandbox import SandboxServer
-
-# The pure suite loads noko_qbo.qbo without the addon's __init__ (which imports Odoo
-# models): the QBO layer imports nothing from the addon above it.
-if "noko_qbo" not in sys.modules:
-    _addon = types.ModuleType("noko_qbo")
-    _addon.__path__ = [str(Path(__file__).resolve().parent.parent / "noko_qbo")]
-    sys.modules["noko_qbo"] = _addon
 
 
 class SandboxApi:

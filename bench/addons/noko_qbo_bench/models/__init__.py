@@ -1,1 +1,0 @@
-from . import res_company
