@@ -307,7 +307,7 @@ class Bench:
             unmapped = [
                 r.message
                 for r in (*resolved_p.values(), *resolved_e.values())
-                if r.how not in ("name", "email", "manual")
+                if r.found_by not in ("name", "email", "manual")
             ]
             if unmapped:
                 raise SystemExit("bench mapping incomplete:\n" + "\n".join(unmapped))

@@ -17,15 +17,15 @@ class HrEmployee(models.Model):
         groups=MANAGER_GROUP,
     )
 
-    def _qbo_mappings(self):
-        """``{employee_id: qbo.employee.mapping}`` (rows created on first use)."""
-        return self.env["qbo.employee.mapping"]._qbo_for(self)
+    def _qbo_mappings(self, create=True):
+        """``{employee_id: qbo.employee.mapping}`` (see ``qbo.project.mapping._qbo_for``)."""
+        return self.env["qbo.employee.mapping"]._qbo_for(self, create=create)
 
-    def _qbo_resolve_payees(self):
+    def _qbo_resolve_payees(self, create=True):
         """``{employee.id: Resolution}``: the QBO Employee or Vendor each one is paid as,
         in the employee's own company."""
-        mappings = self.sudo()._qbo_mappings()
-        rows = self.env["qbo.employee.mapping"].sudo().browse(m.id for m in mappings.values())
+        mappings = self.sudo()._qbo_mappings(create=create)
+        rows = self.env["qbo.employee.mapping"].sudo().concat(*mappings.values())
         resolutions = rows._qbo_resolve()
         return {employee_id: resolutions[mapping.id] for employee_id, mapping in mappings.items()}
 

@@ -17,11 +17,11 @@ class ProjectProject(models.Model):
         groups=MANAGER_GROUP,
     )
 
-    def _qbo_mappings(self, company):
-        """``{project_id: qbo.project.mapping}`` in ``company`` (rows created on first use)."""
-        return self.env["qbo.project.mapping"]._qbo_for(self, company)
+    def _qbo_mappings(self, company, create=True):
+        """``{project_id: qbo.project.mapping}`` in ``company`` (see its ``_qbo_for``)."""
+        return self.env["qbo.project.mapping"]._qbo_for(self, company, create=create)
 
-    def _qbo_resolve_customers(self, company=None):
+    def _qbo_resolve_customers(self, company=None, create=True):
         """``{project.id: Resolution}``: the QBO customer each project's time goes to.
 
         In ``company`` when given (an export's company), else in each project's own
@@ -34,8 +34,8 @@ class ProjectProject(models.Model):
             groups.setdefault(owner, self.browse())
             groups[owner] |= project
         for owner, projects in groups.items():
-            mappings = projects._qbo_mappings(owner)
-            rows = self.env["qbo.project.mapping"].sudo().browse(m.id for m in mappings.values())
+            mappings = projects._qbo_mappings(owner, create=create)
+            rows = self.env["qbo.project.mapping"].sudo().concat(*mappings.values())
             resolutions = rows._qbo_resolve()
             result.update(
                 {project_id: resolutions[mapping.id] for project_id, mapping in mappings.items()}

@@ -6,6 +6,7 @@ these rows, never the employee, whose data stays under HR's rights.
 """
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .qbo_access import check_caller
 from .qbo_mapping import FOUND_BY, EmailIndex, NameIndex, Resolution, pick, search_by_found_by
@@ -45,15 +46,33 @@ class QboEmployeeMapping(models.Model):
     )
 
     @api.model
-    def _qbo_for(self, employees):
-        """``{employee_id: mapping}``, creating the missing rows (superuser)."""
+    def _qbo_for(self, employees, create=True):
+        """``{employee_id: mapping}`` (superuser); see ``qbo.project.mapping._qbo_for``."""
         mappings = self.sudo()
-        existing = mappings.search([("employee_id", "in", employees.ids)])
-        by_employee = {mapping.employee_id.id: mapping for mapping in existing}
-        created = mappings.create(
-            [{"employee_id": eid} for eid in employees.ids if eid not in by_employee]
-        )
-        by_employee.update({mapping.employee_id.id: mapping for mapping in created})
+
+        def existing():
+            rows = mappings.search([("employee_id", "in", employees.ids)])
+            return {mapping.employee_id.id: mapping for mapping in rows}
+
+        by_employee = existing()
+        missing = [eid for eid in employees.ids if eid not in by_employee]
+        if missing and create:
+            self.env.cr.execute(
+                SQL(
+                    """INSERT INTO qbo_employee_mapping
+                           (employee_id, company_id, create_uid, write_uid, create_date, write_date)
+                       SELECT id, company_id, %(uid)s, %(uid)s,
+                              now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+                         FROM hr_employee
+                        WHERE id = ANY(%(employees)s)
+                       ON CONFLICT (employee_id) DO NOTHING""",
+                    uid=self.env.uid,
+                    employees=missing,
+                )
+            )
+            by_employee = existing()
+        elif missing:
+            by_employee.update({eid: mappings.new({"employee_id": eid}) for eid in missing})
         return by_employee
 
     # ------------------------------------------------------------------ actions
@@ -183,4 +202,4 @@ class QboEmployeeMapping(models.Model):
         return self._qbo_resolution(record or self.env["qbo.payee"], found_by, message)
 
     def _qbo_resolution(self, record, found_by, message):
-        return Resolution(record.sudo(False), found_by, message, self.id)
+        return Resolution(record.sudo(False), found_by, message, self.id or 0)

@@ -8,6 +8,7 @@ project rights (like OCA connector-jira's ``jira.project.project``).
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from .qbo_access import check_caller
 from .qbo_mapping import FOUND_BY, NameIndex, Resolution, customer_names, pick, search_by_found_by
@@ -87,28 +88,51 @@ class QboProjectMapping(models.Model):
     # ------------------------------------------------------------------ rows
 
     @api.model
-    def _qbo_for(self, projects, company):
-        """``{project_id: mapping}`` in ``company``, creating the missing rows (superuser).
+    def _qbo_for(self, projects, company, create=True):
+        """``{project_id: mapping}`` in ``company`` (superuser), for its and shared projects.
 
-        A row is created lazily, the first time a project is previewed or shown
-        on the mapping screen; its company is the project's (or ``company`` for
-        projects shared by every company).
+        A row is created the first time a project is previewed or shown on the
+        mapping screen (``INSERT ... ON CONFLICT``: two managers at once never
+        fail). Export jobs pass ``create=False``: a project without a row then
+        resolves from an unsaved one, and a job never waits on a row another
+        transaction is inserting.
         """
         mappings = self.sudo()
-        projects = projects.sudo()
-        existing = mappings.search(
-            [("project_id", "in", projects.ids), ("company_id", "=", company.id)]
+        projects = projects.sudo().filtered(
+            lambda project: project.company_id in (company, company.browse())
         )
-        by_project = {mapping.project_id.id: mapping for mapping in existing}
-        missing = [
-            project
-            for project in projects
-            if project.id not in by_project and project.company_id in (company, company.browse())
-        ]
-        created = mappings.create(
-            [{"project_id": project.id, "company_id": company.id} for project in missing]
-        )
-        by_project.update({mapping.project_id.id: mapping for mapping in created})
+
+        def existing():
+            rows = mappings.search(
+                [("project_id", "in", projects.ids), ("company_id", "=", company.id)]
+            )
+            return {mapping.project_id.id: mapping for mapping in rows}
+
+        by_project = existing()
+        missing = [project for project in projects if project.id not in by_project]
+        if missing and create:
+            self.env.cr.execute(
+                SQL(
+                    """INSERT INTO qbo_project_mapping
+                           (project_id, company_id, without_customer,
+                            create_uid, write_uid, create_date, write_date)
+                       SELECT project, %(company)s, false, %(uid)s, %(uid)s,
+                              now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+                         FROM unnest(%(projects)s::int[]) AS project
+                       ON CONFLICT (project_id, company_id) DO NOTHING""",
+                    company=company.id,
+                    uid=self.env.uid,
+                    projects=[project.id for project in missing],
+                )
+            )
+            by_project = existing()
+        elif missing:
+            by_project.update(
+                {
+                    project.id: mappings.new({"project_id": project.id, "company_id": company.id})
+                    for project in missing
+                }
+            )
         return by_project
 
     # ------------------------------------------------------------------ actions
@@ -255,4 +279,4 @@ class QboProjectMapping(models.Model):
         return self._qbo_resolution(record or self.env["qbo.customer"], found_by, message)
 
     def _qbo_resolution(self, record, found_by, message):
-        return Resolution(record.sudo(False), found_by, message, self.id)
+        return Resolution(record.sudo(False), found_by, message, self.id or 0)

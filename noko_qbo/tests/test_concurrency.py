@@ -45,11 +45,13 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from ..models.qbo_rate_window import RealmWindowStore
 from ..qbo import payloads
 from ..qbo.client import QboClient
 from ..qbo.limits import Limits as ClientLimits
 from ..qbo.oauth import OAuthClient
 from ..qbo.oauth import utcnow as oauth_utcnow
+from ..qbo.pacing import RealmPacer
 from .common import CLIENT_ID, CLIENT_SECRET, QboSetupMixin, SandboxLimits, SandboxServer
 
 DAY = date(2025, 3, 3)
@@ -424,8 +426,16 @@ class CommittedQboCase(QboSetupMixin, TransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestConcurrentExport(CommittedQboCase):
+    # Limits out of the way (the client's waits are shrunk 1000 times, not the sandbox's):
+    # these tests are about locks and exactly-once, TestThrottledExport about limits.
     sandbox_options = {
-        "limits": SandboxLimits(requests_per_minute=5000, batch_per_minute=1000, concurrent=20)
+        "limits": SandboxLimits(
+            requests_per_minute=5000,
+            batch_per_minute=1000,
+            concurrent=20,
+            requests_per_second=1000,
+            realm_batch_per_minute=10000,
+        )
     }
 
     def test_same_chunk_twice_at_once_sends_once(self):
@@ -729,3 +739,51 @@ class TestThrottledExport(CommittedQboCase):
         )
         self.assertEqual(throttled, 0)
         self.assertEqual([outcome for outcome, _value in outcomes], ["done"])
+
+
+@tagged("post_install", "-at_install")
+class TestSharedPacing(CommittedQboCase):
+    """Two workers (two connections), one realm: the PostgreSQL pacing row is their one state."""
+
+    #: 6 requests a minute, a minute lasting one second
+    limits = ClientLimits(requests_per_minute=6, batch_per_minute=2, concurrent=10)
+    time_scale = 60.0
+
+    def setUp(self):
+        super().setUp()
+        self.key = ("bench://shared-pacing", self._testMethodName)
+        self.addCleanup(self.in_cursor, self._drop_row)
+
+    def _drop_row(self, env):
+        env.cr.execute("DELETE FROM qbo_rate_window WHERE key = %s", ["|".join(self.key)])
+
+    def pacer(self):
+        """What each worker's client builds: its own store object on the shared row."""
+        store = RealmWindowStore(self.registry, *self.key)
+        return RealmPacer(self.limits, store=store, time_scale=self.time_scale)
+
+    def test_two_workers_together_stay_under_the_limit(self):
+        admitted = []
+
+        def worker(name):
+            pacer = self.pacer()
+            for _n in range(6):
+                permit = pacer.acquire()
+                admitted.append((time.monotonic(), name))
+                pacer.release(permit)
+
+        started = time.monotonic()
+        self.run_workers(a=lambda: worker("a"), b=lambda: worker("b"))
+        times = sorted(moment for moment, _name in admitted)
+        self.assertEqual({name for _moment, name in admitted}, {"a", "b"})
+        window = 60.0 / self.time_scale
+        busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
+        self.assertLessEqual(busiest, self.limits.requests_per_minute)
+        self.assertGreaterEqual(times[-1] - started, window * 0.9, "the 7th request waited")
+
+    def test_a_throttle_pause_holds_for_the_other_worker(self):
+        first, second = self.pacer(), self.pacer()
+        first.pause(60.0)  # a 429 seen by one worker: QBO asks for a minute (1 s here)
+        paused_at = time.monotonic()
+        second.release(second.acquire())
+        self.assertGreaterEqual(time.monotonic() - paused_at, 0.9)

@@ -124,12 +124,14 @@ class AccountAnalyticLine(models.Model):
         """
         lines = self.sudo().with_context(active_test=False)
         lines.fetch(["date", "unit_amount", "name", "project_id", "employee_id", "company_id"])
+        # An export job never creates mapping rows (see qbo.project.mapping._qbo_for).
+        create = run is None
         context = PlanContext(
             company=company,
             run=run,
-            customers=lines.project_id._qbo_resolve_customers(company),
-            payees=lines.employee_id._qbo_resolve_payees(),
-            projects=lines.project_id._qbo_mappings(company),
+            customers=lines.project_id._qbo_resolve_customers(company, create=create),
+            payees=lines.employee_id._qbo_resolve_payees(create=create),
+            projects=lines.project_id._qbo_mappings(company, create=create),
             default_item=company.sudo().qbo_default_item_id,
             overbooked=lines._qbo_overbooked_days(),
         )
