@@ -1,6 +1,9 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..const import RESULT_STATES
+
+_RESULT_FIELDS = ["state", "outcome", "qbo_time_activity_id", "message"]
 
 
 class QboExportResult(models.Model):
@@ -45,31 +48,59 @@ class QboExportResult(models.Model):
     message = fields.Text(readonly=True)
 
     def _qbo_set_exported(self, qbo_id, outcome, changes=()):
-        """QBO holds the line now: bind its Id on the result and on the line.
+        """QBO holds the line now: bind its Id on the result and on the line."""
+        self.ensure_one()
+        self._qbo_set_exported_many({self: (qbo_id, outcome, changes)})
+
+    @api.model
+    def _qbo_set_exported_many(self, exported):
+        """``{result: (qbo_id, outcome, changes)}``: results and their lines bound at once.
 
         ``changes`` name what QBO's copy no longer shares with the line (it was
         edited after it was sent): the line is bound all the same, and flagged.
+        One statement for the results of a chunk, as for their lines (see
+        ``account.analytic.line._qbo_mark_exported_many``).
         """
-        self.ensure_one()
-        message = (
-            self.env._(
-                "Already in QuickBooks, but changed since it was sent (%(changes)s): check "
-                "the TimeActivity in QuickBooks.",
-                changes=", ".join(changes),
+        if not exported:
+            return
+        results = self.browse([result.id for result in exported]).sudo()
+        results.flush_recordset(_RESULT_FIELDS)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE qbo_export_result AS result
+                      SET state = 'exported', outcome = done.outcome,
+                          qbo_time_activity_id = done.qbo_id, message = done.message,
+                          write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                     FROM unnest(%(ids)s::int[], %(qbo_ids)s::varchar[], %(outcomes)s::varchar[],
+                                 %(messages)s::text[]) AS done(id, qbo_id, outcome, message)
+                    WHERE result.id = done.id""",
+                uid=self.env.uid,
+                ids=results.ids,
+                qbo_ids=[str(qbo_id) for qbo_id, _outcome, _changes in exported.values()],
+                outcomes=[outcome for _qbo_id, outcome, _changes in exported.values()],
+                messages=[
+                    self._qbo_changed_message(changes) for *_done, changes in exported.values()
+                ],
             )
-            if changes
-            else False
         )
-        self.write(
+        results.invalidate_recordset([*_RESULT_FIELDS, "write_uid", "write_date"])
+        results.modified(["state"])  # the runs' counts
+        self.env["account.analytic.line"]._qbo_mark_exported_many(
             {
-                "state": "exported",
-                "outcome": outcome,
-                "qbo_time_activity_id": qbo_id,
-                "message": message,
+                result.line_id: (qbo_id, bool(changes))
+                for result, (qbo_id, _outcome, changes) in exported.items()
+                if result.line_id
             }
         )
-        if self.line_id:
-            self.line_id._qbo_mark_exported(qbo_id, changed=bool(changes))
+
+    def _qbo_changed_message(self, changes):
+        if not changes:
+            return None
+        return self.env._(
+            "Already in QuickBooks, but changed since it was sent (%(changes)s): check the "
+            "TimeActivity in QuickBooks.",
+            changes=", ".join(changes),
+        )
 
     def _qbo_set_failed(self, message):
         """Not sent: the reason goes on the result and on the line (which stays approved)."""

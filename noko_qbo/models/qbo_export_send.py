@@ -123,11 +123,11 @@ class QboExport(models.Model):
         if lost:  # a lost connection wins: those lines wait for a reconnect
             lost_results = self.env["qbo.export.result"].browse([by_key[a.key].id for a in lost])
             self._qbo_connection_lost(lost_results, lost[0].fault)
-        later = []
+        later, exported = [], {}
         for answer in answers:
             result = by_key[answer.key]
             if answer.outcome in ("created", "reconciled"):
-                result._qbo_set_exported(answer.qbo_id, answer.outcome, changes=answer.changes)
+                exported[result] = (answer.qbo_id, answer.outcome, answer.changes)
             elif lost and answer.outcome == "deferred":
                 result._qbo_set_failed(
                     self.env._("Not sent: the connection to QuickBooks is lost.")
@@ -136,6 +136,7 @@ class QboExport(models.Model):
                 later.append(answer)
             elif not answer.fault.connection_lost:
                 result._qbo_set_failed(refusal_message(self.env, answer.fault))
+        self.env["qbo.export.result"]._qbo_set_exported_many(exported)
         return later
 
     def _qbo_try_again_later(self, later, sent):

@@ -5,12 +5,21 @@ and ``qbo_realm_id`` set, state ``exported``). :meth:`_qbo_mark_exported` is the
 only place that binds a line.
 """
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ...qbo import payloads
 from ..qbo_access import check_caller
 from ..qbo_user_message import qbo_user_errors
+
+_BINDING_FIELDS = [
+    "qbo_state",
+    "qbo_error",
+    "qbo_time_activity_id",
+    "qbo_realm_id",
+    "qbo_changed_since_export",
+]
 
 
 class AccountAnalyticLine(models.Model):
@@ -23,15 +32,39 @@ class AccountAnalyticLine(models.Model):
         ``changed``: QBO's copy differs from the line (edited after it was sent).
         """
         self.ensure_one()
-        self._qbo_internal().write(
-            {
-                "qbo_state": "exported",
-                "qbo_time_activity_id": qbo_id,
-                "qbo_realm_id": self.company_id.sudo().qbo_realm_id,
-                "qbo_error": False,
-                "qbo_changed_since_export": changed,
-            }
+        self._qbo_mark_exported_many({self: (qbo_id, changed)})
+
+    @api.model
+    def _qbo_mark_exported_many(self, bindings):
+        """Bind many lines at once: ``{line: (qbo_id, changed)}``. The one place lines are bound.
+
+        One statement for a whole chunk: these are bookkeeping fields no other
+        field depends on, and an ORM write per line (through hr_timesheet's
+        write) would cost more than sending the line to QBO.
+        """
+        if not bindings:
+            return
+        lines = self.browse([line.id for line in bindings]).sudo()
+        lines.flush_recordset(_BINDING_FIELDS)
+        realms = {company.id: company.qbo_realm_id or None for company in lines.company_id}
+        self.env.cr.execute(
+            SQL(
+                """UPDATE account_analytic_line AS line
+                      SET qbo_state = 'exported', qbo_error = NULL,
+                          qbo_time_activity_id = bound.qbo_id, qbo_realm_id = bound.realm,
+                          qbo_changed_since_export = bound.changed,
+                          write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                     FROM unnest(%(ids)s::int[], %(qbo_ids)s::varchar[], %(realms)s::varchar[],
+                                 %(changed)s::bool[]) AS bound(id, qbo_id, realm, changed)
+                    WHERE line.id = bound.id""",
+                uid=self.env.uid,
+                ids=[line.id for line in bindings],
+                qbo_ids=[str(qbo_id) for qbo_id, _changed in bindings.values()],
+                realms=[realms[line.sudo().company_id.id] for line in bindings],
+                changed=[bool(changed) for _qbo_id, changed in bindings.values()],
+            )
         )
+        lines.invalidate_recordset([*_BINDING_FIELDS, "write_uid", "write_date"])
 
     def _qbo_bind(self, qbo_id, outcome="reconciled", changes=()):
         """Bind the line, recording it on the result of the run that approved it, if any."""
