@@ -54,6 +54,18 @@ class ResConfigSettings(models.TransientModel):
     qbo_last_message_type = fields.Selection(
         related="company_id.qbo_last_message_type", groups=MANAGER_GROUP
     )
+    qbo_requests_per_minute = fields.Integer(
+        related="company_id.qbo_requests_per_minute", readonly=False, groups=ADMIN_GROUP
+    )
+    qbo_batch_per_minute = fields.Integer(
+        related="company_id.qbo_batch_per_minute", readonly=False, groups=ADMIN_GROUP
+    )
+    qbo_concurrent_requests = fields.Integer(
+        related="company_id.qbo_concurrent_requests", readonly=False, groups=ADMIN_GROUP
+    )
+    qbo_headroom_per_minute = fields.Integer(
+        related="company_id.qbo_headroom_per_minute", readonly=False, groups=ADMIN_GROUP
+    )
     qbo_export_chunk_size = fields.Integer(
         "Lines per Export Job",
         config_parameter=CHUNK_SIZE_PARAM,
