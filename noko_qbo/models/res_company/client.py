@@ -1,7 +1,7 @@
 """Building a company's QBO client: environment, OAuth app, token source, ``QboClient``."""
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ...const import ADMIN_GROUP
 from ...controllers.oauth import QboOAuthController
@@ -40,6 +40,27 @@ class ResCompany(models.Model):
         help="Of the requests per minute, how many exports leave to list syncs, previews and "
         "other apps' reads running meanwhile.",
     )
+
+    @api.constrains(
+        "qbo_requests_per_minute",
+        "qbo_batch_per_minute",
+        "qbo_concurrent_requests",
+        "qbo_headroom_per_minute",
+    )
+    def _check_qbo_limits(self):
+        for company in self.sudo():
+            rates = (
+                company.qbo_requests_per_minute,
+                company.qbo_batch_per_minute,
+                company.qbo_concurrent_requests,
+            )
+            if min(rates) < 1 or company.qbo_headroom_per_minute < 0:
+                raise ValidationError(
+                    self.env._(
+                        "QuickBooks limits of %(company)s must be positive (the headroom may be 0).",
+                        company=company.name,
+                    )
+                )
 
     @api.model
     @tools.ormcache("name", "base_url")
