@@ -57,7 +57,7 @@ class ResCompany(models.Model):
             if min(rates) < 1 or company.qbo_headroom_per_minute < 0:
                 raise ValidationError(
                     self.env._(
-                        "QuickBooks limits of %(company)s must be positive (the headroom may be 0).",
+                        "The QuickBooks limits of %(company)s must be positive (headroom: 0 or more).",
                         company=company.name,
                     )
                 )
