@@ -2,21 +2,26 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip --disable-pip-version-check -q
 HAS_ODOO := $(shell $(PYTHON) -c "import odoo.release" >/dev/null 2>&1 && echo yes)
+I18N_FILES := $(wildcard noko_qbo/i18n/*.po noko_qbo/i18n/*.pot)
 
 .PHONY: test install lint test-pure test-odoo demo sandbox bench
 
 test: install lint test-pure test-odoo
 
 install:
-	$(PIP) install -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -r requirements.txt -r requirements-dev.txt -r test-requirements.txt
 ifeq ($(HAS_ODOO),yes)
 	$(PIP) install -r requirements-odoo.txt
 endif
 
 lint:
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory noko_qbo
 	oca-checks-odoo-module noko_qbo
+	oca-checks-po --disable=po-pretty-format $(I18N_FILES)
+	$(PYTHON) tools/readme.py check
+	$(PYTHON) tools/translations.py check
 
 test-pure:
 	$(PYTHON) -m pytest -p no:odoo -p no:cacheprovider tests
