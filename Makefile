@@ -4,6 +4,7 @@ PIP := $(PYTHON) -m pip --disable-pip-version-check -q
 # Odoo installed into $(PYTHON), packaged or an editable checkout (`import odoo.release`
 # works in both); ODOO_SRC: a checkout that is not installed (tools/odoo_env.py).
 HAS_ODOO := $(shell $(PYTHON) -c "import odoo.release" >/dev/null 2>&1 && echo yes)
+I18N_FILES := $(wildcard noko_qbo/i18n/*.po noko_qbo/i18n/*.pot)
 
 .PHONY: test install lint test-pure test-odoo test-odoo-pytest test-odoo-all demo sandbox bench bench-export bench-workers
 
@@ -11,7 +12,7 @@ HAS_ODOO := $(shell $(PYTHON) -c "import odoo.release" >/dev/null 2>&1 && echo y
 test: install lint test-pure test-odoo-all
 
 install:
-	$(PIP) install -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -r requirements.txt -r requirements-dev.txt -r test-requirements.txt
 ifeq ($(HAS_ODOO),yes)
 	$(PIP) install -r requirements-odoo.txt
 else ifneq ($(ODOO_SRC),)
@@ -21,8 +22,12 @@ endif
 
 lint:
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory noko_qbo
 	oca-checks-odoo-module noko_qbo
+	oca-checks-po --disable=po-pretty-format $(I18N_FILES)
+	$(PYTHON) tools/readme.py check
+	$(PYTHON) tools/translations.py check
 
 test-pure:
 	$(PYTHON) -m pytest -p no:odoo -p no:cacheprovider tests

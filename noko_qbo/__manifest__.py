@@ -6,8 +6,10 @@
     "license": "LGPL-3",
     "author": "noko_qbo contributors",
     "website": "https://github.com/noko-qbo/noko_qbo",
+    "maintainers": ["noko-qbo"],
+    "development_status": "Beta",
     "depends": ["hr_timesheet", "mail", "queue_job"],
-    "external_dependencies": {"python": ["python-quickbooks", "requests-oauthlib"]},
+    "external_dependencies": {"python": ["python-quickbooks", "oauthlib"]},
     "data": [
         "security/noko_qbo_security.xml",
         "security/ir.model.access.csv",

@@ -6,9 +6,7 @@ QBO lists into the cache. The registry is in test mode, so the separate cursors
 the token source opens share the test transaction (and are rolled back with it).
 """
 
-import sys
 from contextlib import contextmanager
-from pathlib import Path
 from unittest.mock import patch
 from urllib.parse import urlsplit
 
@@ -16,13 +14,9 @@ import odoo
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import HOST, _super_send, release_test_lock
 
-try:
-    from qbo_sandbox import Limits as SandboxLimits  # noqa: F401 - for the test modules
-    from qbo_sandbox import SandboxServer
-except ImportError:  # Odoo's own runner: the repository root is not on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from qbo_sandbox import Limits as SandboxLimits  # noqa: F401 - for the test modules
-    from qbo_sandbox import SandboxServer
+# qbo_sandbox is a test dependency (test-requirements.txt), installed like any other
+from qbo_sandbox import Limits as SandboxLimits  # noqa: F401 - for the test modules
+from qbo_sandbox import SandboxServer
 
 from ..qbo.client import QboClient
 from ..qbo.oauth import Tokens
