@@ -57,7 +57,8 @@ class ResCompany(models.Model):
             if min(rates) < 1 or company.qbo_headroom_per_minute < 0:
                 raise ValidationError(
                     self.env._(
-                        "The QuickBooks limits of %(company)s must be positive (headroom: 0 or more).",
+                        "The QuickBooks limits of %(company)s must be positive "
+                        "(the headroom: 0 or more).",
                         company=company.name,
                     )
                 )
