@@ -11,5 +11,6 @@ from . import (
     test_preview,
     test_security,
     test_security_groups,
+    test_security_http,
     test_token_refresh,
 )
