@@ -4,6 +4,7 @@ from . import (
     test_connection,
     test_export_flow,
     test_line_lock,
+    test_line_lock_recompute,
     test_lists,
     test_mapping,
     test_mapping_access,

@@ -104,7 +104,8 @@ def attempt(
     check=None,
     transports=TRANSPORTS,
 ):
-    """``check(case, value)`` (allowed attempts): a problem to report, or None."""
+    """``check(case, answer)``: a problem to report, or None; ``answer`` is the value an
+    allowed attempt returned, or the message of a refused one."""
     return Attempt(
         label, login, model, method, ids, kwargs or {}, context, expect, check, transports
     )
@@ -398,7 +399,7 @@ class SecurityHttpMixin(QboSetupMixin):
             changed = [t for t, d in self.fingerprint().items() if baseline[t] != d]
             if changed:
                 return f"refused, yet changed {changed}"
-            return None
+            return item.check(self, outcome.message) if item.check else None
         if not outcome.ok:
             return f"refused ({outcome.error}: {outcome.message[:200]}), expected allowed"
         return item.check(self, outcome.value) if item.check else None
@@ -491,7 +492,7 @@ class TestSecurityHttp(SecurityHttpMixin, HttpCase):
         )
         Settings = self.env["res.config.settings"]
         settings_b_on_a = Settings.with_user(self.users["sec_b_admin"]).create(
-            {"company_id": self.company_a.id}
+            {"company_id": self.company_a.id, "qbo_new_client_secret": "stolen"}
         )
         settings_a = Settings.with_user(self.users["sec_admin"]).create(
             {"company_id": self.company_a.id}
@@ -535,7 +536,7 @@ class TestSecurityHttp(SecurityHttpMixin, HttpCase):
             attempt("confirm a forged preview listing A's line", "sec_b_mgr", "qbo.export.preview", "action_confirm", forged_b.ids),
             attempt("confirm a forged preview without line access", "sec_qbo", "qbo.export.preview", "action_confirm", forged_qbo.ids),
             attempt("open a fix pointing to A's mapping", "sec_b_mgr", "qbo.export.preview.line", "action_open_fix", forged_fix.ids),
-            attempt("open a fix pointing to another's run", "sec_qbo", "qbo.export.preview.line", "action_open_fix", forged_fix_run.ids),
+            attempt("open a fix pointing to another's run", "sec_qbo", "qbo.export.preview.line", "action_open_fix", forged_fix_run.ids, expect=ALLOWED, check=self.unchanged_answer(lambda answer: answer is False, "opened something")),
             attempt("confirm, control", "sec_mgr", "qbo.export.preview", "action_confirm", own_preview.ids, expect=ALLOWED, check=self.changed(self.line_draft, qbo_state="approved")),
             # Mapping screens and buttons
             attempt("project mapping screen", "sec_ts", "qbo.project.mapping", "action_qbo_open_screen"),
@@ -563,7 +564,7 @@ class TestSecurityHttp(SecurityHttpMixin, HttpCase):
             attempt("test A's connection from B's settings", "sec_b_admin", "res.config.settings", "action_qbo_test_connection", settings_b_on_a.ids),
             attempt("point A at another server from B's settings", "sec_b_admin", "res.config.settings", "write", settings_b_on_a.ids, {"vals": {"qbo_base_url": evil}}),
             attempt("new settings of A pointing elsewhere", "sec_b_admin", "res.config.settings", "create", kwargs={"vals_list": [{"company_id": self.company_a.id, "qbo_base_url": evil}]}),
-            attempt("new secret for A from B's settings", "sec_b_admin", "res.config.settings", "web_save", settings_b_on_a.ids, {"vals": {"qbo_new_client_secret": "stolen"}, "specification": {}}),
+            attempt("save a new secret for A from B's settings", "sec_b_admin", "res.config.settings", "execute", settings_b_on_a.ids),
             attempt("disconnect from another admin's settings", "sec_qbo", "res.config.settings", "action_qbo_disconnect", settings_a.ids),
             attempt("disconnect as manager", "sec_mgr", "res.config.settings", "action_qbo_disconnect", settings_a.ids),
             attempt("new settings as manager", "sec_mgr", "res.config.settings", "create", kwargs={"vals_list": [{"qbo_base_url": evil}]}),
