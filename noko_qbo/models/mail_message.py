@@ -21,8 +21,10 @@ class MailMessage(models.Model):
             (self - forbidden)
             .sudo()
             .filtered(
-                lambda message: message.model == "qbo.export"
-                and not (message.message_type == "comment" and message.author_id == author)
+                lambda message: (
+                    message.model == "qbo.export"
+                    and not (message.message_type == "comment" and message.author_id == author)
+                )
             )
         )
         return forbidden + self.browse(recorded.ids)
