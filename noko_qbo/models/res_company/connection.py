@@ -148,7 +148,8 @@ class ResCompany(models.Model):
 
     @api.depends_context("uid")
     def _compute_qbo_tokens(self):
-        # Not sudo: the multi-company rule on qbo.token keeps another company's admin out.
+        # Another company's admin is kept out by _has_field_access: a token row prefetched
+        # in sudo (the health compute) would pass the multi-company rule from the cache.
         for company in self:
             token = company._qbo_token_record().sudo(False)
             company.qbo_access_token = token.access_token if token else False
