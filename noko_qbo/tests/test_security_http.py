@@ -643,6 +643,34 @@ class TestSecurityHttp(SecurityHttpMixin, HttpCase):
                 expect=ALLOWED,
                 check=draft_now,
             ),
+            # the web client's own route for server actions
+            *[
+                attempt(
+                    f"unlock through /web/action/run{label}",
+                    login,
+                    "/web/action/run",
+                    "",
+                    kwargs={"action_id": unlock, "context": server_action(unlock, ids, context)},
+                    transports=("jsonrpc",),
+                )
+                for login, ids, context, label in (
+                    ("sec_b_mgr", [approved], None, ""),
+                    ("sec_b_mgr", [approved], in_a, ", A in context"),
+                    ("sec_ab_mgr", [approved], in_b, ", B selected"),
+                    ("sec_ts", [approved], None, ", own line"),
+                    ("sec_qbo", [approved], None, ", no timesheet rights"),
+                )
+            ],
+            attempt(
+                "unlock through /web/action/run, control",
+                "sec_mgr",
+                "/web/action/run",
+                "",
+                kwargs={"action_id": unlock, "context": server_action(unlock, [approved])},
+                expect=ALLOWED,
+                check=draft_now,
+                transports=("jsonrpc",),
+            ),
             attempt(
                 "unlock, both companies selected, control",
                 "sec_ab_mgr",
