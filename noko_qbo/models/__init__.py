@@ -3,6 +3,7 @@ from . import qbo_list_mixin
 from . import (
     account_analytic_line,
     hr_employee,
+    mail_message,
     project_project,
     qbo_class,
     qbo_customer,
@@ -18,4 +19,5 @@ from . import (
     qbo_token,
     res_company,
     res_config_settings,
+    res_partner,
 )

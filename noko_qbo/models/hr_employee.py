@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..const import MANAGER_GROUP
 from .qbo_access import check_caller
@@ -16,6 +16,10 @@ class HrEmployee(models.Model):
         readonly=True,
         groups=MANAGER_GROUP,
     )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_qbo_locked_lines(self):
+        self.env["account.analytic.line"]._qbo_check_kept_by_locked_lines("employee_id", self)
 
     def _qbo_mappings(self, create=True):
         """``{employee_id: qbo.employee.mapping}`` (see ``qbo.project.mapping._qbo_for``)."""

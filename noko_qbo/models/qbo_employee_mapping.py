@@ -6,6 +6,7 @@ these rows, never the employee, whose data stays under HR's rights.
 """
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .qbo_access import check_caller
@@ -44,6 +45,19 @@ class QboEmployeeMapping(models.Model):
     _employee_uniq = models.Constraint(
         "unique(employee_id)", "An employee has one QuickBooks mapping."
     )
+
+    def write(self, vals):
+        # A row maps one employee for good: moved, it would take over another employee
+        # (of another company, out of reach of the rule checked before the write).
+        for name in ("employee_id", "company_id"):
+            if name in vals and any(mapping[name].id != (vals[name] or False) for mapping in self):
+                raise UserError(
+                    self.env._(
+                        "A QuickBooks mapping stays with its employee: choose the QuickBooks "
+                        "employee or vendor instead."
+                    )
+                )
+        return super().write(vals)
 
     @api.model
     def _qbo_for(self, employees, create=True):

@@ -7,7 +7,7 @@ project rights (like OCA connector-jira's ``jira.project.project``).
 """
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from .qbo_access import check_caller
@@ -82,6 +82,26 @@ class QboProjectMapping(models.Model):
                         "must be that company's.",
                         project=mapping.project_id.sudo().display_name,
                         company=project_company.name,
+                    )
+                )
+
+    def write(self, vals):
+        self._qbo_check_binding_kept(vals)
+        return super().write(vals)
+
+    def _qbo_check_binding_kept(self, vals):
+        """A row maps one project in one company for good: it is never moved to another.
+
+        Moved, a manager's row (and its customer) would take over another
+        company's project, out of reach of the multi-company rule checked before
+        the write.
+        """
+        for name in ("project_id", "company_id"):
+            if name in vals and any(mapping[name].id != (vals[name] or False) for mapping in self):
+                raise UserError(
+                    self.env._(
+                        "A QuickBooks mapping stays with its project and company: choose the "
+                        "customer, service item or class instead."
                     )
                 )
 

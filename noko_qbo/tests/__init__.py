@@ -6,6 +6,7 @@ from . import (
     test_database_copies,
     test_export_flow,
     test_line_lock,
+    test_line_lock_recompute,
     test_lists,
     test_mapping,
     test_mapping_access,
@@ -15,5 +16,6 @@ from . import (
     test_relink,
     test_security,
     test_security_groups,
+    test_security_http,
     test_token_refresh,
 )

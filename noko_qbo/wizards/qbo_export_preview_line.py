@@ -2,6 +2,9 @@ from odoo import fields, models
 
 from ..models.qbo_access import check_caller
 
+#: Where a problem's fix lives (besides Settings): the mapping rows.
+FIXABLE_MODELS = ("qbo.project.mapping", "qbo.employee.mapping")
+
 PREVIEW_STATUSES = [
     ("blocked", "Will not be sent"),
     ("warning", "Sent, with a warning"),
@@ -46,6 +49,10 @@ class QboExportPreviewLine(models.TransientModel):
         check_caller(self.preview_id)
         if self.fix_model == "res.company":
             return self.preview_id.action_open_settings()
-        if not self.fix_model or not self.fix_res_id:
+        if self.fix_model not in FIXABLE_MODELS:
             return False
-        return self.env[self.fix_model].browse(self.fix_res_id)._qbo_action_open()
+        target = self.env[self.fix_model].browse(self.fix_res_id).exists()
+        if not target:
+            return False
+        check_caller(target)  # the row names any id: the mapping must be the caller's to open
+        return target._qbo_action_open()

@@ -205,6 +205,31 @@ class AccountAnalyticLine(models.Model):
         for f, line in changed:
             line[f.name] = before[f.name, line.id]
 
+    def onchange(self, values, field_names, fields_spec):
+        """A locked line's form changes nothing: no value comes back.
+
+        Recomputations are frozen above; this also covers onchange methods
+        (hr_timesheet empties the task when the project changes) and answers
+        instead of refusing a change the write would refuse anyway.
+        """
+        if self:
+            self.check_access("read")
+            if self._qbo_locked():
+                return {"value": {}}
+        return super().onchange(values, field_names, fields_spec)
+
+    @api.model
+    def _qbo_check_kept_by_locked_lines(self, field_name, records):
+        """Refuse deleting ``records`` while locked lines point to them through ``field_name``.
+
+        The database would empty the lines' field (``ON DELETE SET NULL``), past every
+        guard of the ORM: for the records whose deletion does that (employees, partners).
+        """
+        lines = self.sudo().search(
+            [(field_name, "in", records.ids), ("qbo_state", "in", list(LOCKED_STATES))]
+        )
+        lines._qbo_check_not_locked()
+
     def _qbo_check_not_locked(self, deleting=False):
         """Raise, naming the first locked line, when any line of ``self`` is locked."""
         locked = self._qbo_locked().sudo()

@@ -9,7 +9,7 @@ it stores anything (state, code exchange, the realm QBO granted).
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ...const import ADMIN_GROUP, MANAGER_GROUP
 from ...qbo.client import QboClient
@@ -89,6 +89,45 @@ class ResCompany(models.Model):
     qbo_access_token = fields.Char(compute="_compute_qbo_tokens", groups=ADMIN_GROUP)
     qbo_refresh_token = fields.Char(compute="_compute_qbo_tokens", groups=ADMIN_GROUP)
 
+    #: Read record by record only, by administrators of that very company.
+    _qbo_secret_fields = frozenset({"qbo_client_secret", "qbo_access_token", "qbo_refresh_token"})
+
+    def _has_field_access(self, field, operation):
+        """Secrets and the connection belong to the administrators of *that* company.
+
+        Field groups say who (``base.group_system``); Odoo also lets every settings
+        administrator read and write every company, so this says which companies:
+        those among the caller's current ones (``env.companies``), for reading a
+        secret and for changing any stored connection field (server, app,
+        default item: what a token refresh would be sent to). Without records
+        (search, group by, field descriptions) a secret is never accessible:
+        nobody needs to search by a token.
+        """
+        if not super()._has_field_access(field, operation):
+            return False
+        if self.env.su or not field.name.startswith("qbo_"):
+            return True
+        if operation == "read" and field.name not in self._qbo_secret_fields:
+            return True
+        if operation == "write" and (field.compute or not field.store):
+            return True
+        if not self:
+            return operation == "write"  # creating a company: nothing to take yet
+        return not (self._origin - self.env.companies)
+
+    @api.constrains("qbo_default_item_id")
+    def _check_qbo_default_item_company(self):
+        for company in self.sudo():
+            item = company.qbo_default_item_id
+            if item and item.company_id != company:
+                raise ValidationError(
+                    self.env._(
+                        "The default service item of %(company)s must be one of its own "
+                        "QuickBooks Online items.",
+                        company=company.name,
+                    )
+                )
+
     def _qbo_token_record(self):
         self.ensure_one()
         return self.env["qbo.token"].sudo().search([("company_id", "=", self.id)])
@@ -111,7 +150,8 @@ class ResCompany(models.Model):
 
     @api.depends_context("uid")
     def _compute_qbo_tokens(self):
-        # Not sudo: the multi-company rule on qbo.token keeps another company's admin out.
+        # Another company's admin is kept out by _has_field_access: a token row prefetched
+        # in sudo (the health compute) would pass the multi-company rule from the cache.
         for company in self:
             token = company._qbo_token_record().sudo(False)
             company.qbo_access_token = token.access_token if token else False
