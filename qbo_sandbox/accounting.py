@@ -39,7 +39,10 @@ class AccountingApi:
         sandbox.count(realm_id, "requests")
         is_batch = route == "batch"
         throttle = sandbox.throttle(realm_id)
-        refused_by = throttle.admit(app, is_batch)
+        refused_by = "storm" if sandbox.in_storm(realm_id) else throttle.admit(app, is_batch)
+        if refused_by == "storm":
+            sandbox.count_throttled(realm_id, refused_by)
+            return faults.throttled(self.clock)
         if refused_by:
             sandbox.count_throttled(realm_id, refused_by)
             return faults.throttled(self.clock)

@@ -19,6 +19,7 @@ ADMIN_COMMANDS = {
     "reset": ("reset", None),
     "advance_clock": ("advance_clock", None),
     "simulate_other_app": ("simulate_other_app", None),
+    "throttle_for": ("throttle_for", None),
     "bill": ("bill_time_activities", None),
     "delete": ("delete_time_activities", None),
     "webhook": ("set_webhook", None),

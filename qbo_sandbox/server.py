@@ -76,6 +76,7 @@ class SandboxServer:
         self.realms = {realm.realm_id: realm}
         self.replays = {}
         self._throttles = {}
+        self._storms = {}
         self._stats = {}
 
     # --- lifecycle --------------------------------------------------------------
@@ -120,6 +121,17 @@ class SandboxServer:
 
     def apply_then_drop(self, n=1, path="/batch"):
         self.injector.apply_then_drop(n, path)
+
+    def throttle_for(self, seconds, realm_id=None):
+        """A 429 storm: every API request of the realm is throttled for ``seconds``
+        (sandbox seconds), as when other apps use up the company's budget."""
+        realm_id = realm_id or self.realm_id
+        with self._lock:
+            self._storms[realm_id] = self.clock.now() + float(seconds)
+
+    def in_storm(self, realm_id):
+        with self._lock:
+            return self.clock.now() < self._storms.get(realm_id, 0.0)
 
     def revoke_tokens(self, realm_id=None):
         self.oauth.revoke_realm(self._realm(realm_id).realm_id)

@@ -113,6 +113,21 @@ def test_other_apps_batches_over_http_expire_after_a_minute(make_sandbox, api_fo
     assert api.post("batch", BATCH).status_code == 200
 
 
+def test_a_throttle_storm_refuses_everything_until_it_ends(make_sandbox, api_for):
+    server = make_sandbox()
+    api = api_for(server)
+    answer = requests.post(
+        server.base_url + "/_sandbox/throttle_for", json={"seconds": 30}, timeout=5
+    )
+    assert answer.status_code == 200
+    assert _is_throttle(api.get("preferences"))
+    assert _is_throttle(api.post("timeactivity", ACTIVITY))
+    assert server.entities("TimeActivity") == []
+    server.advance_clock(31)
+    assert api.post("timeactivity", ACTIVITY).status_code == 200
+    assert server.stats()["throttled_by"] == {"storm": 2}
+
+
 def test_every_limit_is_configurable_from_the_command_line():
     args = _arguments(
         [
