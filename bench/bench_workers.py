@@ -147,7 +147,7 @@ class SandboxProcess:
 class OdooServer:
     """Odoo with ``workers`` processes and queue_job's runner, until ``stop()``."""
 
-    def __init__(self, odoo, workdir, database, workers):
+    def __init__(self, odoo, workdir, database, workers, limit_time_real=900):
         self.odoo, self.database, self.workers = odoo, database, workers
         self.http_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -163,7 +163,8 @@ class OdooServer:
                 "max_cron_threads": 0,  # no cron worker: the CPU is the jobs'
                 "server_wide_modules": "web,queue_job",
                 "gevent_port": free_port(),
-                "limit_time_real": 900,  # a chunk job is one long /queue_job/runjob request
+                # a chunk job is one /queue_job/runjob request: it ends at a third of this
+                "limit_time_real": limit_time_real,
                 "limit_time_cpu": 600,
                 "log_level": "info",
             },
@@ -207,6 +208,15 @@ class OdooServer:
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
+
+    def time_limit_kills(self):
+        """Log lines of Odoo ending a request (or a worker) at ``limit_time_real``."""
+        text = self.log_path.read_text(errors="replace")
+        return [
+            line
+            for line in text.splitlines()
+            if "virtual real time limit" in line or "timeout (limit_time_real)" in line
+        ]
 
     def stop(self):
         if self.process is not None:
@@ -387,6 +397,21 @@ def figures(runs, time_scale, throttled, duplicates, lost):
 # ---------------------------------------------------------------------- main
 
 
+def storm_verdict(server, runs, throttled, duplicates, lost):
+    """The drill's last line; 0 when every run ended done, exactly once, the server intact."""
+    kills = server.time_limit_kills()
+    for line in kills:
+        log(f"killed by the time limit: {line}")
+    states = sorted({run.state for run in runs})
+    print(
+        f"storm: runs {','.join(states)}, 429s {throttled}, time-limit kills {len(kills)}, "
+        f"server alive {server.alive()}, duplicates {duplicates}, lost {lost}",
+        flush=True,
+    )
+    survived = states == ["done"] and not kills and server.alive()
+    return 0 if survived and throttled and not (duplicates or lost) else 1
+
+
 def run(args, bench_module):
     """The whole multi-worker benchmark; returns the process's exit code."""
     try:
@@ -409,7 +434,7 @@ def _run(args, bench_module):
             bench_module.CLIENT_SECRET,
             workdir / "sandbox.log",
         )
-        server = OdooServer(odoo, workdir, database, args.workers)
+        server = OdooServer(odoo, workdir, database, args.workers, args.limit_time_real)
         log(f"creating database {database} (noko_qbo)...")
         install_addon(
             odoo,
@@ -423,11 +448,19 @@ def _run(args, bench_module):
         time.sleep(60.0 / args.time_scale + 0.1)  # one scaled minute of rate windows
         throttled_before = sandbox.stats()["throttled"]
         start_runs(server, runs)
+        if args.storm:
+            # Every request throttled, for longer than Odoo lets a request live.
+            sandbox.admin("throttle_for", "POST", seconds=args.storm * args.time_scale)
+            log(f"429 storm of {args.storm:g} s, limit_time_real {args.limit_time_real} s")
         bound_seconds = sum(len(r.line_ids) for r in runs) / combined_bound() * 60 / args.time_scale
         wait_for_runs(
-            server, runs, timeout=min(deadline - time.monotonic(), 600 + 20 * bound_seconds)
+            server,
+            runs,
+            timeout=min(deadline - time.monotonic(), 600 + args.storm + 20 * bound_seconds),
         )
         counts = read_back(server, sandbox, bench, runs, throttled_before)
+        if args.storm:
+            return storm_verdict(server, runs, *counts)
         print(figures(runs, args.time_scale, *counts), flush=True)
         return 0
     finally:
