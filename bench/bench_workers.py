@@ -215,7 +215,8 @@ class OdooServer:
         return [
             line
             for line in text.splitlines()
-            if "virtual real time limit" in line or "timeout (limit_time_real)" in line
+            # prefork: "WorkerHTTP (pid) timeout after 10s"; threaded: "virtual real time limit"
+            if "virtual real time limit" in line or ") timeout after " in line
         ]
 
     def stop(self):
