@@ -105,11 +105,11 @@ class CompanyTokenSource:
 
     def _refresh_locked(self, cr, stale):
         """Under the row lock: reuse a token another worker stored, or rotate and store."""
+        # A worker that waited here on another's refresh meets a serialization failure
+        # (retried by ``refresh``): expected, so not an ERROR in the server log.
         cr.execute(
-            SQL(
-                "SELECT id FROM qbo_token WHERE company_id = %s FOR UPDATE",
-                self._company_id,
-            )
+            SQL("SELECT id FROM qbo_token WHERE company_id = %s FOR UPDATE", self._company_id),
+            log_exceptions=False,
         )
         row = cr.fetchone()
         env = api.Environment(cr, SUPERUSER_ID, {})
