@@ -6,7 +6,9 @@ class BaseModuleUninstall(models.TransientModel):
 
     _inherit = "base.module.uninstall"
 
-    qbo_uninstall_warning = fields.Boolean(compute="_compute_qbo_uninstall_warning")
+    qbo_uninstall_warning = fields.Boolean(
+        "Warn About QuickBooks", compute="_compute_qbo_uninstall_warning"
+    )
 
     @api.depends("module_ids")
     def _compute_qbo_uninstall_warning(self):

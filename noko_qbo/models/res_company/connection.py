@@ -81,6 +81,7 @@ class ResCompany(models.Model):
     )
     qbo_connection_error = fields.Char(compute="_compute_qbo_token_health", groups=MANAGER_GROUP)
     qbo_used_from_copy = fields.Boolean(
+        "Used From a Copy",
         compute="_compute_qbo_token_health",
         groups=MANAGER_GROUP,
         help="The connection was made from another database (this one may be a copy): nothing "
