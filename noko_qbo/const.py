@@ -9,13 +9,36 @@ MANAGER_GROUP = "noko_qbo.group_qbo_manager"
 #: Settings administrators: connect, disconnect, see the app's credentials.
 ADMIN_GROUP = "base.group_system"
 
-#: ``account.analytic.line.qbo_state``: draft (free) -> approved (locked, waiting) -> exported.
+#: ``account.analytic.line.qbo_state``: draft (free) -> approved (locked, waiting) -> exported;
+#: exported -> deleted when QBO no longer has its TimeActivity (locked, never sent again
+#: automatically; a QuickBooks manager unlocks it or exports it again).
 LINE_STATES = [
     ("draft", "Not exported"),
     ("approved", "Approved (waiting)"),
     ("exported", "Exported"),
+    ("deleted", "Deleted in QuickBooks"),
 ]
-LOCKED_STATES = ("approved", "exported")
+LOCKED_STATES = ("approved", "exported", "deleted")
+
+#: ``account.analytic.line.qbo_billing_status``: the TimeActivity's BillableStatus in QBO.
+BILLING_STATUSES = [
+    ("not_billable", "Not billable"),
+    ("unbilled", "Billable, not billed yet"),
+    ("billed", "Billed in QuickBooks"),
+]
+#: QBO's ``BillableStatus`` -> ``qbo_billing_status``.
+BILLING_STATUS_OF = {
+    "NotBillable": "not_billable",
+    "Billable": "unbilled",
+    "HasBeenBilled": "billed",
+}
+
+#: ``qbo.customer.customer_type``: how QBO files the customer.
+CUSTOMER_TYPES = [
+    ("customer", "Customer"),
+    ("sub_customer", "Sub-customer"),
+    ("project", "Project"),
+]
 
 #: ``qbo.export.state``: the run.
 RUN_STATES = [

@@ -7,3 +7,8 @@ UPDATE res_company
    SET qbo_realm_id = NULL,
        qbo_company_name = NULL
  WHERE qbo_realm_id IS NOT NULL;
+-- Webhook deliveries signed for production are not this copy's to act on.
+UPDATE res_company
+   SET qbo_webhook_verifier_token = NULL
+ WHERE qbo_webhook_verifier_token IS NOT NULL;
+DELETE FROM qbo_webhook_event;

@@ -10,6 +10,7 @@ from . import (
     qbo_employee_mapping,
     qbo_export,
     qbo_export_result,
+    qbo_export_result_qbo_side,
     qbo_export_send,
     qbo_item,
     qbo_oauth_state,
@@ -17,7 +18,9 @@ from . import (
     qbo_project_mapping,
     qbo_rate_window,
     qbo_token,
+    qbo_webhook_event,
     res_company,
     res_config_settings,
+    res_config_settings_sync,
     res_partner,
 )

@@ -1,8 +1,14 @@
 from odoo import api, fields, models
 
+from ..const import CUSTOMER_TYPES
+
 
 class QboCustomer(models.Model):
-    """A QBO Customer or sub-customer (job), as cached for mapping projects."""
+    """A QBO Customer, sub-customer (job) or Project, as cached for mapping projects.
+
+    A QuickBooks Project is a sub-customer with ``IsProject``: time goes to it
+    as its ``CustomerRef``, which every QBO edition accepts.
+    """
 
     _name = "qbo.customer"
     _inherit = "qbo.list.mixin"
@@ -15,6 +21,15 @@ class QboCustomer(models.Model):
         "qbo.customer", readonly=True, index=True, ondelete="set null", check_company=True
     )
     is_job = fields.Boolean("Sub-customer", readonly=True)
+    is_project = fields.Boolean("QuickBooks Project", readonly=True)
+    customer_type = fields.Selection(
+        CUSTOMER_TYPES,
+        string="Type",
+        compute="_compute_customer_type",
+        store=True,
+        help="Customer, sub-customer (job) or QuickBooks Project (a sub-customer QuickBooks "
+        "shows under Projects).",
+    )
     email = fields.Char(readonly=True)
     parent_qbo_id = fields.Char(readonly=True)
 
@@ -32,10 +47,22 @@ class QboCustomer(models.Model):
         values.update(
             fully_qualified_name=row.get("FullyQualifiedName") or values["name"],
             is_job=bool(row.get("Job")),
+            is_project=bool(row.get("IsProject")),
             email=(row.get("PrimaryEmailAddr") or {}).get("Address") or False,
             parent_qbo_id=str((row.get("ParentRef") or {}).get("value") or "") or False,
         )
         return values
+
+    @api.depends("is_job", "is_project")
+    def _compute_customer_type(self):
+        for customer in self:
+            customer.customer_type = (
+                "project"
+                if customer.is_project
+                else "sub_customer"
+                if customer.is_job
+                else "customer"
+            )
 
     @api.model
     def _qbo_after_store(self, company, rows, records):

@@ -47,14 +47,14 @@ class QboExportResult(models.Model):
     qbo_time_activity_id = fields.Char("QuickBooks TimeActivity", readonly=True)
     message = fields.Text(readonly=True)
 
-    def _qbo_set_exported(self, qbo_id, outcome, changes=()):
+    def _qbo_set_exported(self, qbo_id, outcome, changes=(), billable_status=None):
         """QBO holds the line now: bind its Id on the result and on the line."""
         self.ensure_one()
-        self._qbo_set_exported_many({self: (qbo_id, outcome, changes)})
+        self._qbo_set_exported_many({self: (qbo_id, outcome, changes, billable_status)})
 
     @api.model
     def _qbo_set_exported_many(self, exported):
-        """``{result: (qbo_id, outcome, changes)}``: results and their lines bound at once.
+        """``{result: (qbo_id, outcome, changes[, billable_status])}``: results and lines bound.
 
         ``changes`` name what QBO's copy no longer shares with the line (it was
         edited after it was sent): the line is bound all the same, and flagged.
@@ -63,6 +63,7 @@ class QboExportResult(models.Model):
         """
         if not exported:
             return
+        exported = {result: (*done, None)[:4] for result, done in exported.items()}
         results = self.browse([result.id for result in exported]).sudo()
         results.flush_recordset(_RESULT_FIELDS)
         self.env.cr.execute(
@@ -76,19 +77,17 @@ class QboExportResult(models.Model):
                     WHERE result.id = done.id""",
                 uid=self.env.uid,
                 ids=results.ids,
-                qbo_ids=[str(qbo_id) for qbo_id, _outcome, _changes in exported.values()],
-                outcomes=[outcome for _qbo_id, outcome, _changes in exported.values()],
-                messages=[
-                    self._qbo_changed_message(changes) for *_done, changes in exported.values()
-                ],
+                qbo_ids=[str(done[0]) for done in exported.values()],
+                outcomes=[done[1] for done in exported.values()],
+                messages=[self._qbo_changed_message(done[2]) for done in exported.values()],
             )
         )
         results.invalidate_recordset([*_RESULT_FIELDS, "write_uid", "write_date"])
         results.modified(["state"])  # the runs' counts
         self.env["account.analytic.line"]._qbo_mark_exported_many(
             {
-                result.line_id: (qbo_id, bool(changes))
-                for result, (qbo_id, _outcome, changes) in exported.items()
+                result.line_id: (qbo_id, bool(changes), billable_status)
+                for result, (qbo_id, _outcome, changes, billable_status) in exported.items()
                 if result.line_id
             }
         )

@@ -127,7 +127,12 @@ class QboExport(models.Model):
         for answer in answers:
             result = by_key[answer.key]
             if answer.outcome in ("created", "reconciled"):
-                exported[result] = (answer.qbo_id, answer.outcome, answer.changes)
+                exported[result] = (
+                    answer.qbo_id,
+                    answer.outcome,
+                    answer.changes,
+                    answer.billable_status,
+                )
             elif lost and answer.outcome == "deferred":
                 result._qbo_set_failed(
                     self.env._("Not sent: the connection to QuickBooks is lost.")

@@ -62,6 +62,9 @@ class QboProjectMapping(models.Model):
     effective_customer_id = fields.Many2one(
         "qbo.customer", string="Time Goes To", compute="_compute_resolution"
     )
+    effective_customer_type = fields.Selection(
+        related="effective_customer_id.customer_type", string="Type"
+    )
     found_by = fields.Selection(
         FOUND_BY, string="Found", compute="_compute_resolution", search="_search_found_by"
     )

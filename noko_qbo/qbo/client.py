@@ -259,22 +259,29 @@ class QboClient:
         )
         return self._request(request, deadline=deadline).get("TimeActivity") or {}
 
-    def remove_time_activity(self, activity_id, *, deadline=None):
+    def remove_time_activity(self, activity_id, *, current=None, keep=None, deadline=None):
         """Delete a TimeActivity whatever its SyncToken: the activity as it was, or None if gone.
 
-        Reads it for its current SyncToken and deletes; on a stale SyncToken
-        (5010: someone edited it meanwhile) reads again and tries once more.
-        A TimeActivity QBO no longer has (the read answers 610/404, or the
-        delete answers not_found) counts as removed: None.
+        Deletes with the SyncToken of ``current`` (the activity as the caller
+        just read it, e.g. by :meth:`time_activities_by_ids`) or else of a fresh
+        read; on a stale SyncToken (5010: someone changed it meanwhile) reads
+        again and tries once more. ``keep(activity)`` is asked about every copy
+        before its delete is sent: when true, nothing is deleted and that copy
+        is returned (the caller tells by asking ``keep`` again). Since a delete
+        carries the SyncToken of the copy ``keep`` approved, a change made in
+        QBO after that read (time billed meanwhile) makes it stale, never
+        deleted. A TimeActivity QBO no longer has (the read answers 610/404, or
+        the delete answers not_found) counts as removed: None.
         """
-        current = self.get_time_activity(activity_id, deadline=deadline)
+        if current is None:
+            current = self.get_time_activity(activity_id, deadline=deadline)
         try:
-            return self._delete_as_read(current, deadline)
+            return self._delete_as_read(current, deadline, keep)
         except QboFault as fault:
             if fault.kind != "stale":
                 raise
         return self._delete_as_read(
-            self.get_time_activity(activity_id, deadline=deadline), deadline
+            self.get_time_activity(activity_id, deadline=deadline), deadline, keep
         )
 
     def batch_create(self, items, request_id=None, *, deadline=None):
@@ -314,10 +321,12 @@ class QboClient:
 
         return find_marked(self, dated_keys, deadline=deadline)
 
-    def _delete_as_read(self, current, deadline):
+    def _delete_as_read(self, current, deadline, keep=None):
         """Delete ``current`` (just read) with its SyncToken; None when it is gone already."""
         if current is None:
             return None
+        if keep is not None and keep(current):
+            return current
         try:
             self.delete_time_activity(current["Id"], current.get("SyncToken"), deadline=deadline)
         except QboFault as fault:

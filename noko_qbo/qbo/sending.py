@@ -56,10 +56,12 @@ _logger = logging.getLogger(__name__)
 class SendResult:
     """What happened to one line: ``outcome`` in created | reconciled | failed | deferred.
 
-    - ``created`` / ``reconciled``: ``qbo_id`` and ``sync_token`` are set. A
-      reconciled line's ``changes`` name what QBO's copy no longer shares
-      with the payload (``date``, ``payee``, ``customer``, ``duration``):
-      the line changed since it was exported (``changed``).
+    - ``created`` / ``reconciled``: ``qbo_id``, ``sync_token`` and
+      ``billable_status`` (QBO's ``BillableStatus`` of its copy: a reconciled
+      line may have been billed meanwhile) are set. A reconciled line's
+      ``changes`` name what QBO's copy no longer shares with the payload
+      (``date``, ``payee``, ``customer``, ``duration``): the line changed
+      since it was exported (``changed``).
     - ``failed``: ``fault`` says why. If ``fault.uncertain``, the line may
       nevertheless exist in QBO: send it again with ``reconcile_first=True``.
     - ``deferred``: not applied by this call (the deadline, or 429s that went
@@ -74,6 +76,7 @@ class SendResult:
     sync_token: str | None = None
     retry_after: float | None = None
     changes: tuple = ()
+    billable_status: str | None = None
 
     @property
     def changed(self):
@@ -373,6 +376,7 @@ class TimeActivitySender:
         result = self._settle(line, "created")
         result.qbo_id = str(answer.get("Id"))
         result.sync_token = answer.get("SyncToken")
+        result.billable_status = answer.get("BillableStatus")
 
     def _reconciled_if_found(self, line, found):
         stored = found.get(line.key)
@@ -381,6 +385,7 @@ class TimeActivitySender:
         result = self._settle(line, "reconciled")
         result.qbo_id = str(stored.get("Id"))
         result.sync_token = stored.get("SyncToken")
+        result.billable_status = stored.get("BillableStatus")
         result.changes = activity_payloads.differences(line.payload, stored)
         return True
 

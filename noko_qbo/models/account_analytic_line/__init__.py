@@ -1,1 +1,1 @@
-from . import lock, binding, plan
+from . import lock, binding, plan, qbo_side

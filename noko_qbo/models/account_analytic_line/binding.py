@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ...const import BILLING_STATUS_OF
 from ...qbo import payloads
 from ..qbo_access import check_caller
 from ..qbo_user_message import qbo_user_errors
@@ -19,6 +20,8 @@ _BINDING_FIELDS = [
     "qbo_time_activity_id",
     "qbo_realm_id",
     "qbo_changed_since_export",
+    "qbo_billing_status",
+    "qbo_deleted_at",
 ]
 
 
@@ -26,17 +29,21 @@ class AccountAnalyticLine(models.Model):
     # One file per concern of the model: deliberately not merged with the others.
     _inherit = "account.analytic.line"  # pylint: disable=consider-merging-classes-inherited
 
-    def _qbo_mark_exported(self, qbo_id, changed=False):
+    def _qbo_mark_exported(self, qbo_id, changed=False, billable_status=None):
         """QBO holds this line as TimeActivity ``qbo_id`` (of the line's company's realm).
 
         ``changed``: QBO's copy differs from the line (edited after it was sent).
+        ``billable_status``: QBO's ``BillableStatus`` of its copy, as it answered.
         """
         self.ensure_one()
-        self._qbo_mark_exported_many({self: (qbo_id, changed)})
+        self._qbo_mark_exported_many({self: (qbo_id, changed, billable_status)})
 
     @api.model
     def _qbo_mark_exported_many(self, bindings):
-        """Bind many lines at once: ``{line: (qbo_id, changed)}``. The one place lines are bound.
+        """Bind many lines at once: ``{line: (qbo_id, changed[, billable_status])}``.
+
+        The one place lines are bound; ``billable_status`` is QBO's
+        ``BillableStatus`` of its copy (the line's ``qbo_billing_status``).
 
         One statement for a whole chunk: these are bookkeeping fields no other
         field depends on, and an ORM write per line (through hr_timesheet's
@@ -44,6 +51,7 @@ class AccountAnalyticLine(models.Model):
         """
         if not bindings:
             return
+        bindings = {line: (*binding, None)[:3] for line, binding in bindings.items()}
         lines = self.browse([line.id for line in bindings]).sudo()
         lines.flush_recordset(_BINDING_FIELDS)
         realms = {company.id: company.qbo_realm_id or None for company in lines.company_id}
@@ -53,20 +61,25 @@ class AccountAnalyticLine(models.Model):
                       SET qbo_state = 'exported', qbo_error = NULL,
                           qbo_time_activity_id = bound.qbo_id, qbo_realm_id = bound.realm,
                           qbo_changed_since_export = bound.changed,
+                          qbo_billing_status = bound.billing, qbo_deleted_at = NULL,
                           write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
                      FROM unnest(%(ids)s::int[], %(qbo_ids)s::varchar[], %(realms)s::varchar[],
-                                 %(changed)s::bool[]) AS bound(id, qbo_id, realm, changed)
+                                 %(changed)s::bool[], %(billing)s::varchar[])
+                          AS bound(id, qbo_id, realm, changed, billing)
                     WHERE line.id = bound.id""",
                 uid=self.env.uid,
                 ids=[line.id for line in bindings],
-                qbo_ids=[str(qbo_id) for qbo_id, _changed in bindings.values()],
+                qbo_ids=[str(qbo_id) for qbo_id, _changed, _status in bindings.values()],
                 realms=[realms[line.sudo().company_id.id] for line in bindings],
-                changed=[bool(changed) for _qbo_id, changed in bindings.values()],
+                changed=[bool(changed) for _qbo_id, changed, _status in bindings.values()],
+                billing=[
+                    BILLING_STATUS_OF.get(status) for _qbo_id, _changed, status in bindings.values()
+                ],
             )
         )
         lines.invalidate_recordset([*_BINDING_FIELDS, "write_uid", "write_date"])
 
-    def _qbo_bind(self, qbo_id, outcome="reconciled", changes=()):
+    def _qbo_bind(self, qbo_id, outcome="reconciled", changes=(), billable_status=None):
         """Bind the line, recording it on the result of the run that approved it, if any."""
         self.ensure_one()
         result = (
@@ -78,9 +91,11 @@ class AccountAnalyticLine(models.Model):
             )
         )
         if result:
-            result._qbo_set_exported(qbo_id, outcome, changes=changes)
+            result._qbo_set_exported(
+                qbo_id, outcome, changes=changes, billable_status=billable_status
+            )
         else:
-            self._qbo_mark_exported(qbo_id, changed=bool(changes))
+            self._qbo_mark_exported(qbo_id, changed=bool(changes), billable_status=billable_status)
 
     # ------------------------------------------------------------------ re-link
 
@@ -112,7 +127,9 @@ class AccountAnalyticLine(models.Model):
                 counts["already" if line.qbo_time_activity_id == stored["Id"] else "conflict"] += 1
                 continue
             changes = line._qbo_relink_changes(plans[line.id], stored)
-            line._qbo_bind(stored["Id"], changes=changes)
+            line._qbo_bind(
+                stored["Id"], changes=changes, billable_status=stored.get("BillableStatus")
+            )
             counts["changed" if changes else "bound"] += 1
         counts["unknown"] = len(by_marker) - len(found)
         return counts
@@ -138,7 +155,10 @@ class AccountAnalyticLine(models.Model):
         lines._qbo_lock_rows()
         lines.invalidate_recordset(["qbo_state", "qbo_time_activity_id", "qbo_export_id"])
         exported = lines.filtered(
-            lambda line: line.qbo_state == "exported" or line.qbo_time_activity_id
+            lambda line: (
+                line.qbo_state == "exported"
+                or (line.qbo_time_activity_id and line.qbo_state != "deleted")
+            )
         )
         if exported:
             raise UserError(
@@ -148,13 +168,17 @@ class AccountAnalyticLine(models.Model):
                     line=exported[0]._qbo_label(),
                 )
             )
+        # deleted in QBO: released once QBO confirms it has them no more (qbo_side.py)
+        still_in_qbo, released = lines.filtered(
+            lambda line: line.qbo_state == "deleted"
+        )._qbo_release_deleted()
         approved = lines.filtered(lambda line: line.qbo_state == "approved")
         in_qbo = approved._qbo_bind_already_sent()
         unlocked = approved - in_qbo
         runs = unlocked.qbo_export_id
         unlocked._qbo_internal().write({"qbo_state": "draft", "qbo_error": False})
         runs._qbo_record_unlock(unlocked)
-        return self._qbo_unlock_notification(in_qbo, unlocked)
+        return self._qbo_unlock_notification(in_qbo | still_in_qbo, unlocked | released)
 
     def _qbo_unlock_notification(self, in_qbo, unlocked):
         # The Action menu's server action hands this on to the web client: always an action.
@@ -200,7 +224,7 @@ class AccountAnalyticLine(models.Model):
                     {key: fields.Date.to_string(line.date) for key, line in keys.items()}
                 )
             for key, stored in found.items():
-                keys[key]._qbo_bind(stored["Id"])
+                keys[key]._qbo_bind(stored["Id"], billable_status=stored.get("BillableStatus"))
                 bound |= keys[key]
         return bound
 

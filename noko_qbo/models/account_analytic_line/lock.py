@@ -28,6 +28,8 @@ QBO_BOOKKEEPING_FIELDS = frozenset(
         "qbo_export_id",
         "qbo_error",
         "qbo_changed_since_export",
+        "qbo_billing_status",
+        "qbo_deleted_at",
     }
 )
 
@@ -44,7 +46,9 @@ class AccountAnalyticLine(models.Model):
         index=True,
         readonly=True,
         help="Not exported: free to edit. Approved: locked, waiting to be sent to QuickBooks "
-        "Online. Exported: locked, stored in QuickBooks Online.",
+        "Online. Exported: locked, stored in QuickBooks Online. Deleted in QuickBooks: "
+        "someone deleted its TimeActivity in QuickBooks; locked, not sent again until a "
+        "QuickBooks manager unlocks it or exports it again.",
     )
     qbo_time_activity_id = fields.Char(
         string="QuickBooks TimeActivity",
@@ -239,6 +243,12 @@ class AccountAnalyticLine(models.Model):
         if line.qbo_state == "exported":
             reason = self.env._(
                 "it is exported to QuickBooks Online (TimeActivity %(qbo_id)s)",
+                qbo_id=line.qbo_time_activity_id or "?",
+            )
+        elif line.qbo_state == "deleted":
+            reason = self.env._(
+                "its TimeActivity %(qbo_id)s was deleted in QuickBooks Online; a QuickBooks "
+                "manager can unlock it or export it again",
                 qbo_id=line.qbo_time_activity_id or "?",
             )
         else:

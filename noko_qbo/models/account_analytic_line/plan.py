@@ -96,6 +96,13 @@ class AccountAnalyticLine(models.Model):
                 "Belongs to %(company)s: export it from that company.",
                 company=line.company_id.name,
             )
+        if line.qbo_state == "deleted":
+            # Deleted in QBO by someone: sending it again is a manager's decision, never ours.
+            return self.env._(
+                "Its TimeActivity %(qbo_id)s was deleted in QuickBooks Online: not sent again "
+                "unless a QuickBooks manager unlocks it or exports it again.",
+                qbo_id=line.qbo_time_activity_id or "?",
+            )
         if line.qbo_state == "exported" or line.qbo_time_activity_id:
             return self.env._(
                 "Already in QuickBooks Online (TimeActivity %(qbo_id)s): not sent again.",

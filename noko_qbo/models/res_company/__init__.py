@@ -1,1 +1,1 @@
-from . import connection, client, lists
+from . import connection, client, lists, sync
