@@ -1,6 +1,5 @@
 from odoo import fields, models
 
-from ..const import BILLING_STATUSES, LINE_STATES
 from .qbo_access import check_caller
 
 
@@ -10,12 +9,8 @@ class QboExportResult(models.Model):
     # One file per concern of the model: deliberately not merged with the other.
     _inherit = "qbo.export.result"  # pylint: disable=consider-merging-classes-inherited
 
-    line_qbo_state = fields.Selection(
-        LINE_STATES, string="Line Now", related="line_id.qbo_state", readonly=True
-    )
-    qbo_billing_status = fields.Selection(
-        BILLING_STATUSES, related="line_id.qbo_billing_status", readonly=True
-    )
+    line_qbo_state = fields.Selection(related="line_id.qbo_state", string="Line Now")
+    qbo_billing_status = fields.Selection(related="line_id.qbo_billing_status")
 
     def action_qbo_remove(self):
         """The run's Results: remove this result's line from QuickBooks (see the line's)."""

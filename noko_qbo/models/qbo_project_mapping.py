@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..const import CUSTOMER_TYPES
 from .qbo_access import check_caller
 from .qbo_mapping import FOUND_BY, NameIndex, Resolution, customer_names, pick, search_by_found_by
 
@@ -63,7 +64,7 @@ class QboProjectMapping(models.Model):
         "qbo.customer", string="Time Goes To", compute="_compute_resolution"
     )
     effective_customer_type = fields.Selection(
-        related="effective_customer_id.customer_type", string="Type"
+        CUSTOMER_TYPES, string="Type", compute="_compute_resolution"
     )
     found_by = fields.Selection(
         FOUND_BY, string="Found", compute="_compute_resolution", search="_search_found_by"
@@ -196,6 +197,7 @@ class QboProjectMapping(models.Model):
         for mapping in self:
             resolution = resolutions[mapping.id]
             mapping.effective_customer_id = resolution.record
+            mapping.effective_customer_type = resolution.record.customer_type or False
             mapping.found_by = resolution.found_by
             mapping.message = resolution.message
 

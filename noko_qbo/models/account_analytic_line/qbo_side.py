@@ -284,6 +284,9 @@ class AccountAnalyticLine(models.Model):
             error=text,
         )
 
+    def _qbo_needs_qbo_explainer(self, company):
+        return lambda text: self._qbo_needs_qbo(company, text)
+
     def _qbo_needs_qbo(self, company, text):
         return self.env._(
             "This needs the connection to QuickBooks Online of %(company)s (it checks the "
@@ -320,7 +323,7 @@ class AccountAnalyticLine(models.Model):
     # ------------------------------------------------------------------ deleted in QBO
 
     def _qbo_release_deleted(self):
-        """Lines deleted in QBO, once QBO confirms it has them no more: ``(still in QBO, released)``.
+        """Lines deleted in QBO, released once QBO confirms it: ``(still in QBO, released)``.
 
         Those QBO still returns (a sync mistook them) are bound as exported
         again; the others go back to draft. Billed lines are refused.
@@ -332,7 +335,8 @@ class AccountAnalyticLine(models.Model):
         still = self.browse()
         for company in self.company_id:
             lines = self.filtered(lambda line, company=company: line.company_id == company)
-            with qbo_user_errors(self.env, lambda text, c=company: lines._qbo_needs_qbo(c, text)):
+            explain = lines._qbo_needs_qbo_explainer(company)
+            with qbo_user_errors(self.env, explain):
                 rows = company._qbo_client().time_activities_by_ids(
                     lines.mapped("qbo_time_activity_id"), deadline=deadline
                 )

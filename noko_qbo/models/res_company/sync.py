@@ -112,10 +112,10 @@ class ResCompany(models.Model):
         }
         counts = Line._qbo_apply_reading(company, reading, deleted_at)
         values = {"qbo_time_synced_at": fields.Datetime.now()}
-        if reading.newest and (since is not None or check is None):
-            # The mark moves only when every bound line was read, or the changes since it.
-            if mark is None or reading.newest > mark:
-                values["qbo_time_sync_mark"] = reading.newest.isoformat()
+        # The mark moves only when every bound line was read, or the changes since it.
+        covered = since is not None or check is None
+        if covered and reading.newest and (mark is None or reading.newest > mark):
+            values["qbo_time_sync_mark"] = reading.newest.isoformat()
         summary = self.env._(
             "%(lines)s exported lines checked in QuickBooks: %(billed)s newly billed, "
             "%(deleted)s deleted in QuickBooks (%(reads)s reads).",
@@ -225,7 +225,7 @@ class ResCompany(models.Model):
 
     @api.model
     def _qbo_companies_signing(self, raw_body, signature):
-        """The connected companies whose verifier token signed ``raw_body`` (each token tried once)."""
+        """The connected companies whose verifier token signed ``raw_body`` (each token once)."""
         companies = self.sudo().search(
             [("qbo_webhook_verifier_token", "!=", False), ("qbo_realm_id", "!=", False)]
         )
