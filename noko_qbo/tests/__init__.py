@@ -12,6 +12,7 @@ from . import (
     test_mapping_access,
     test_oauth_callback,
     test_preview,
+    test_qbo_side,
     test_refusals_fixed,
     test_relink,
     test_security,

@@ -288,9 +288,14 @@ class AccountAnalyticLine(models.Model):
         return lambda text: self._qbo_needs_qbo(company, text)
 
     def _qbo_needs_qbo(self, company, text):
+        more = (
+            self.env._(" (and %(count)s more lines)", count=len(self) - 1) if len(self) > 1 else ""
+        )
         return self.env._(
-            "This needs the connection to QuickBooks Online of %(company)s (it checks the "
-            "lines' TimeActivities first): %(error)s",
+            "The timesheet line %(line)s%(more)s was left as it is: this needs the connection "
+            "to QuickBooks Online of %(company)s, which first checks its TimeActivity. %(error)s",
+            line=self[:1]._qbo_label() if self else "-",
+            more=more,
             company=company.name,
             error=text,
         )
