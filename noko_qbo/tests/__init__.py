@@ -12,6 +12,7 @@ from . import (
     test_mapping_access,
     test_oauth_callback,
     test_preview,
+    test_projects,
     test_qbo_side,
     test_refusals_fixed,
     test_relink,
@@ -19,4 +20,5 @@ from . import (
     test_security_groups,
     test_security_http,
     test_token_refresh,
+    test_webhook,
 )

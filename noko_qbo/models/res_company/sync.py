@@ -241,14 +241,14 @@ class ResCompany(models.Model):
         self.ensure_one()
         company = self.sudo()
         Line = self.env["account.analytic.line"]
-        activity_ids = {event.entity_id for event in events if event.entity == "TimeActivity"}
+        # A TimeActivity's Create is our own export (or another app's): nothing to read back.
+        changes = [e for e in events if e.entity == "TimeActivity" and e.operation != "Create"]
+        activity_ids = {event.entity_id for event in changes}
         bound = Line._qbo_bound_activity_ids(company, only=activity_ids) if activity_ids else set()
-        wanted = [
-            event
-            for event in events
-            if (event.entity == "TimeActivity" and event.entity_id in bound)
-            or (event.entity in _INVOICE_ENTITIES and company._qbo_has_unbilled_lines())
-        ]
+        invoices = [event for event in events if event.entity in _INVOICE_ENTITIES]
+        wanted = [event for event in changes if event.entity_id in bound]
+        if invoices and company._qbo_has_unbilled_lines():
+            wanted += invoices
         if not wanted:
             return
         self.env["qbo.webhook.event"].sudo().create(
