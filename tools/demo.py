@@ -18,6 +18,7 @@ Logs and the Odoo config go to ``$TMPDIR/noko_qbo_demo`` (``DEMO_DIR``).
 
 import contextlib
 import html
+import json
 import os
 import re
 import signal
@@ -56,6 +57,7 @@ SANDBOX_PORT = int(os.environ.get("DEMO_SANDBOX_PORT", "8070"))
 WORKDIR = Path(os.environ.get("DEMO_DIR") or Path(tempfile.gettempdir()) / "noko_qbo_demo")
 ODOO_URL = f"http://localhost:{HTTP_PORT}"
 CLIENT_ID, CLIENT_SECRET = "noko-qbo-demo", "demo-secret"
+WEBHOOK_VERIFIER = "demo-webhook-verifier"  # noqa: S105 - the demo app's, not a real secret
 PREVIEW_ACTION = "noko_qbo.qbo_export_preview_action_from_timesheets"
 JOB_TIMEOUT = 180
 RUN_FIELDS = [
@@ -209,6 +211,7 @@ class Demo:
         self.load_data(first, last)
         self.start_odoo()
         self.connect()
+        self.step(enable_webhooks(self.sandbox_url))
         manager, run_id = self.export(first, last)
         self.summary(manager, run_id)
         self.serve()
@@ -502,6 +505,7 @@ What to try, as manager:
   - Project "Harborview Hotel Website" > Integrations: choose a QuickBooks customer;
     employee "Jordan Blake": choose a QuickBooks employee; then export again.
   - Edit an exported line (as employee or manager): refused, it is locked.
+{webhook_things_to_try(url)}
   - curl -X POST {url}/_sandbox/revoke_tokens, then export: the run fails with
     a reconnect message; reconnect as admin in Settings.
   - Kill Odoo mid-export (kill -9 <Odoo pid>): the demo restarts it, queue_job requeues the
@@ -509,6 +513,38 @@ What to try, as manager:
 Pids: Odoo {odoo_pid}, qbo_sandbox {sandbox_pid}. Logs: {WORKDIR}.
 Ctrl-C stops both (the database stays; the next make demo drops it)."""
         )
+
+
+def enable_webhooks(sandbox_url):
+    """Settings (as admin): the verifier token; the sandbox: Odoo's webhook, CloudEvents."""
+    admin = OdooSession(ODOO_URL, DATABASE)
+    admin.login("admin", "admin")
+    settings = admin.call(
+        "res.config.settings", "create", [{"qbo_new_webhook_verifier_token": WEBHOOK_VERIFIER}]
+    )
+    admin.button(
+        "res.config.settings", "execute", [settings[0] if isinstance(settings, list) else settings]
+    )
+    endpoint = f"http://127.0.0.1:{HTTP_PORT}/noko_qbo/webhook"
+    body = {"url": endpoint, "verifier_token": WEBHOOK_VERIFIER, "format": "cloudevents"}
+    requests.post(f"{sandbox_url}/_sandbox/webhook", json=body, timeout=10).raise_for_status()
+    return f"webhooks: qbo_sandbox notifies {endpoint} (CloudEvents, signed)"
+
+
+def webhook_things_to_try(sandbox_url):
+    """'What to try' lines for billing and deleting in QuickBooks, with real TimeActivity ids."""
+    stored = requests.get(f"{sandbox_url}/_sandbox/entities/TimeActivity", timeout=10).json()
+    billable = [a["Id"] for a in stored["result"] if a.get("BillableStatus") == "Billable"]
+    bill, delete = billable[:3], billable[3:5]
+    return f"""  - Bill time in QuickBooks; watch All Timesheets, filter "Billed in QuickBooks":
+      curl -X POST {sandbox_url}/_sandbox/bill -d '{{"ids": {json.dumps(bill)}}}'
+    the webhook tells Odoo within seconds; billed lines can never be removed or unlocked.
+  - Delete time in QuickBooks: the lines turn "Deleted in QuickBooks" (reason on the line,
+    note in the run's chatter) and are never sent again unless you unlock or export them again:
+      curl -X POST {sandbox_url}/_sandbox/delete -d '{{"ids": {json.dumps(delete)}}}'
+  - Select an exported, unbilled line, Action > Remove from QuickBooks: its TimeActivity is
+    deleted there and the line is a draft again; export it again: sent exactly once.
+  - Without webhooks: Settings > QuickBooks Online > Sync from QuickBooks (also daily)."""
 
 
 def _port_free(port):
