@@ -41,7 +41,7 @@ class QboToken(models.Model):
     # `createdb -T`, a restore elsewhere) must not use, and by rotating kill,
     # production's refresh token. See `_qbo_binding_mismatch`.
     database_uuid = fields.Char(groups="base.group_system", readonly=True)
-    database_name = fields.Char("Database Name", groups="base.group_system", readonly=True)
+    database_name = fields.Char(groups="base.group_system", readonly=True)
     base_url = fields.Char("Web Address", groups="base.group_system", readonly=True)
     needs_reconnect = fields.Boolean(readonly=True)
     last_error = fields.Char(readonly=True)
