@@ -1181,6 +1181,124 @@ class TestSecurityHttp(SecurityHttpMixin, HttpCase):
         foreign = preview.line_ids.line_id.filtered(lambda line: line.company_id == self.company_a)
         return f"preview lists A's lines {foreign.ids}" if foreign else None
 
+    def test_quickbooks_side_entry_points_check_the_caller_and_the_records(self):
+        """After the export: Remove, Export again, Re-link, Sync from QuickBooks."""
+        L, R = "account.analytic.line", "qbo.export.result"
+        exported = self.line_exported
+        mgr = self.users["sec_mgr"]
+        gone = self.line_other.copy({"name": "sec deleted in QBO"})
+        run = self.env["qbo.export"].with_user(mgr)._qbo_start(gone.with_user(mgr), self.company_a)
+        run.sudo().result_ids._qbo_set_exported("9002", "created")
+        gone._qbo_mark_deleted({})
+        result = self.run_a.result_ids.filtered(lambda r: r.line_id == exported)
+        relink_a = self.env["qbo.relink"].create({"company_id": self.company_a.id})
+        Settings = self.env["res.config.settings"]
+        settings_a = Settings.with_user(self.users["sec_admin"]).create(
+            {"company_id": self.company_a.id}
+        )
+        settings_b_on_a = Settings.with_user(self.users["sec_b_admin"]).create(
+            {"company_id": self.company_a.id}
+        )
+        self.env.flush_all()
+        self.assertEqual(gone.qbo_state, "deleted")
+        attempts = [
+            # Remove from QuickBooks: the line's action and the run's results
+            *(
+                attempt(f"remove A's exported line as {login}", login, L, "action_qbo_remove", ids)
+                for login in ("sec_ts", "sec_qbo", "sec_plain", "sec_approver", "sec_b_mgr")
+                for ids in ([exported.id],)
+            ),
+            attempt(
+                "remove A's line with A in context",
+                "sec_b_mgr",
+                L,
+                "action_qbo_remove",
+                [exported.id],
+                context={"allowed_company_ids": [self.company_a.id]},
+            ),
+            attempt("remove a result of A's run", "sec_b_mgr", R, "action_qbo_remove", result.ids),
+            attempt(
+                "remove a result as a timesheet user", "sec_ts", R, "action_qbo_remove", result.ids
+            ),
+            attempt(
+                "remove A's exported line",
+                "sec_mgr",
+                L,
+                "action_qbo_remove",
+                [exported.id],
+                expect=ALLOWED,
+                check=self.changed(exported, qbo_state="draft", qbo_time_activity_id=False),
+            ),
+            attempt(
+                "remove from the run's results",
+                "sec_mgr",
+                R,
+                "action_qbo_remove",
+                result.ids,
+                expect=ALLOWED,
+                check=self.changed(exported, qbo_state="draft"),
+            ),
+            # Export again what QuickBooks deleted
+            *(
+                attempt(
+                    f"export again A's deleted line as {login}",
+                    login,
+                    L,
+                    "action_qbo_export_again",
+                    gone.ids,
+                    context=context,
+                )
+                for login, context in (
+                    ("sec_ts", None),
+                    ("sec_qbo", None),
+                    ("sec_approver", None),
+                    ("sec_b_mgr", None),
+                    ("sec_ab_mgr", {"allowed_company_ids": [self.company_b.id]}),  # working in B
+                )
+            ),
+            attempt(
+                "export again A's deleted line",
+                "sec_mgr",
+                L,
+                "action_qbo_export_again",
+                gone.ids,
+                expect=ALLOWED,
+                check=self.changed(gone, qbo_state="draft"),
+            ),
+            # Re-link (the uninstall's undo), an administrator's tool of the company
+            *(
+                attempt(f"re-link A as {login}", login, "qbo.relink", "action_relink", relink_a.ids)
+                for login in ("sec_ts", "sec_plain", "sec_b_mgr", "sec_b_admin")
+            ),
+            # Sync from QuickBooks (Settings): administrators of the company only
+            attempt(
+                "sync A's time from A's settings as a non-admin",
+                "sec_mgr",
+                "res.config.settings",
+                "action_qbo_sync_time_activities",
+                settings_a.ids,
+            ),
+            attempt(
+                "sync A's time from B's settings",
+                "sec_b_admin",
+                "res.config.settings",
+                "action_qbo_sync_time_activities",
+                settings_b_on_a.ids,
+            ),
+            attempt(
+                "sync A's time",
+                "sec_admin",
+                "res.config.settings",
+                "action_qbo_sync_time_activities",
+                settings_a.ids,
+                expect=ALLOWED,
+                check=self.unchanged_answer(
+                    lambda answer: answer.get("tag") == "display_notification", "no notification"
+                ),
+            ),
+        ]
+        self.run_attempts(attempts)
+
     # ------------------------------------------------------------------ 2. mapping grant
 
     def test_mapping_rows_grant_nothing_on_projects_and_employees(self):
