@@ -5,11 +5,15 @@ PIP := $(PYTHON) -m pip --disable-pip-version-check -q
 # works in both); ODOO_SRC: a checkout that is not installed (tools/odoo_env.py).
 HAS_ODOO := $(shell $(PYTHON) -c "import odoo.release" >/dev/null 2>&1 && echo yes)
 I18N_FILES := $(wildcard noko_qbo/i18n/*.po noko_qbo/i18n/*.pot)
+# The Odoo suite has browser tests (tours): Chromium first, wherever it will run.
+ifneq ($(HAS_ODOO)$(ODOO_SRC),)
+BROWSER := browser
+endif
 
-.PHONY: test install lint test-pure test-odoo test-odoo-pytest test-odoo-all drill-storm demo sandbox bench bench-export bench-workers
+.PHONY: test install browser lint test-pure test-odoo test-odoo-pytest test-odoo-all drill-storm demo sandbox bench bench-export bench-workers
 
 # Both Odoo runners on one database (about 3 minutes on 2 cores).
-test: install lint test-pure test-odoo-all drill-storm
+test: install $(BROWSER) lint test-pure test-odoo-all drill-storm
 
 install:
 	$(PIP) install -r requirements.txt -r requirements-dev.txt -r test-requirements.txt
@@ -19,6 +23,11 @@ else ifneq ($(ODOO_SRC),)
 # (queue_job needs an installed Odoo: tools/odoo_env.py puts it in .odoo-deps instead)
 	$(PIP) install $$(grep '^pytest-odoo' requirements-odoo.txt)
 endif
+
+# Chromium for the tours: installed (Debian's package) when missing and root with apt-get,
+# else a failure saying what to install (tools/browser.py). Never a downloaded browser.
+browser:
+	$(PYTHON) tools/browser.py
 
 lint:
 	$(PYTHON) -m ruff check .

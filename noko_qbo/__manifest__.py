@@ -39,6 +39,7 @@
         "data/qbo_sync_data.xml",
         "data/qbo_sync_templates.xml",
     ],
+    "assets": {"web.assets_tests": ["noko_qbo/static/tests/tours/*.js"]},
     "installable": True,
     "application": False,
 }

@@ -8,7 +8,8 @@ one database (the dependencies are installed once).
 
 Exit 0 only when every runner reported at least one test and no failure. One line
 ``ODOO SUITE SKIPPED: <reason>`` (exit 0) when there is no Odoo at all; an Odoo that
-cannot run the suite (no queue_job, wrong version, PostgreSQL...) is a failure:
+cannot run the suite (no queue_job, wrong version, PostgreSQL, no browser for the tours:
+``tools/browser.py``...) is a failure:
 ``ODOO SUITE FAILED: <reason>`` (exit 2). A run past its time limit is killed (thread
 stacks in its log) and fails.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from browser import BrowserMissing, ensure_browser  # noqa: E402
 from odoo_env import (  # noqa: E402
     OdooNotFound,
     OdooRunFailed,
@@ -57,12 +59,15 @@ def main(argv=None):
     try:
         odoo = find_odoo()
         check_postgres(odoo)
+        # Odoo skips the tours without a browser: fail before, not green without them
+        browser = ensure_browser(install=False)
     except OdooNotFound as exc:
         say(f"ODOO SUITE SKIPPED: {exc}")
         return 0
-    except OdooUnusable as exc:
+    except (OdooUnusable, BrowserMissing) as exc:
         say(f"ODOO SUITE FAILED: {exc}")
         return 2
+    say(f"tours run in {browser}")
     suite = Suite(odoo, keep=args.keep_db)
     try:
         return suite.run(["odoo", "pytest"] if args.runner == "both" else [args.runner])

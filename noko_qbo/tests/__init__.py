@@ -20,5 +20,6 @@ from . import (
     test_security_groups,
     test_security_http,
     test_token_refresh,
+    test_tour_connect,
     test_webhook,
 )
