@@ -158,6 +158,7 @@ class QboExport(models.Model):
             {"company_id": company.id, "user_id": self.env.uid, **(values or {})}
         )
         run.message_subscribe(partner_ids=self.env.user.partner_id.ids)
+        Result = self.env["qbo.export.result"]
         results, approved_ids = [], []
         for line in lines.sorted(lambda line: (line.date, line.id)):
             values = {
@@ -170,11 +171,11 @@ class QboExport(models.Model):
             }
             skip = line._qbo_skip_reason(company)
             if skip:
-                values.update(state="skipped", message=skip)
+                values.update(state="skipped", message=skip, cause=Result._qbo_skip_cause(line, skip))
             else:
                 approved_ids.append(line.id)
             results.append(values)
-        results = self.env["qbo.export.result"].sudo().create(results)
+        results = Result.sudo().create(results)
         lines.browse(approved_ids)._qbo_internal().write(
             {"qbo_state": "approved", "qbo_export_id": run.id, "qbo_error": False}
         )
@@ -282,7 +283,7 @@ class QboExport(models.Model):
         self.ensure_one()
         fields_ = ("count_exported", "count_failed", "count_pending", "count_skipped")
         return [
-            (self._fields[name].get_description(self.env)["string"], count_lines(self.env, count))
+            (self._fields[name].get_description(self.env)["string"], count_lines(self.env, self[name]))
             for name in fields_
             if self[name]
         ]

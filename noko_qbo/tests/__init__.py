@@ -16,6 +16,7 @@ from . import (
     test_qbo_side,
     test_refusals_fixed,
     test_relink,
+    test_runs_ux,
     test_security,
     test_security_groups,
     test_security_http,
