@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.safe_eval import datetime, safe_eval, time
 
 from ..const import MANAGER_GROUP, SCHEDULE_INTERVALS
+from .qbo_user_message import count_lines
 
 _logger = logging.getLogger(__name__)
 
@@ -123,9 +124,7 @@ class QboExportSchedule(models.Model):
                     self.company_id,
                     values={"schedule_id": self.id},
                 )
-            message = (
-                run.sudo()._qbo_summary_text() if run else self.env._("Nothing to export.")
-            )
+            message = self._qbo_started_message(run.sudo())
         except (UserError, AccessError, ValidationError, ValueError) as exc:
             _logger.warning("Scheduled QuickBooks export %s not run: %s", self.id, exc)
             message = exc.args[0] if exc.args else str(exc)
@@ -136,6 +135,16 @@ class QboExportSchedule(models.Model):
                 "last_message": message,
                 "next_run": self._qbo_next_date(),
             }
+        )
+
+    def _qbo_started_message(self, run):
+        if not run:
+            return self.env._("Nothing to export.")
+        return self.env._(
+            "%(run)s started with %(lines)s (%(failed)s needing attention).",
+            run=run.name,
+            lines=count_lines(self.env, run.count_total),
+            failed=run.count_failed,
         )
 
     def _qbo_domain(self):

@@ -5,6 +5,7 @@ from . import (
     test_connection,
     test_database_copies,
     test_export_flow,
+    test_export_schedule,
     test_line_lock,
     test_line_lock_recompute,
     test_lists,
