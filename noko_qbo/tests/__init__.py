@@ -4,6 +4,7 @@ from . import (
     test_billing,
     test_connection,
     test_database_copies,
+    test_export_api,
     test_export_flow,
     test_export_schedule,
     test_line_lock,
