@@ -14,8 +14,8 @@ from odoo.addons.queue_job.job import identity_exact
 
 from ..const import (
     CHUNK_SIZE_PARAM,
-    MANAGER_GROUP,
     DEFAULT_CHUNK_SIZE,
+    MANAGER_GROUP,
     RESULT_PRIORITY,
     RESULT_STATES,
     RUN_STATES,
@@ -110,10 +110,14 @@ class QboExport(models.Model):
         """
         self.ensure_one()
         labels = dict(RESULT_STATES)
-        groups = self.env["qbo.export.result"].sudo()._read_group(
-            [("export_id", "=", self.id), ("state", "!=", "exported")],
-            ["state", "cause"],
-            ["__count", "unit_amount:sum"],
+        groups = (
+            self.env["qbo.export.result"]
+            .sudo()
+            ._read_group(
+                [("export_id", "=", self.id), ("state", "!=", "exported")],
+                ["state", "cause"],
+                ["__count", "unit_amount:sum"],
+            )
         )
         rows = [
             {
@@ -171,7 +175,9 @@ class QboExport(models.Model):
             }
             skip = line._qbo_skip_reason(company)
             if skip:
-                values.update(state="skipped", message=skip, cause=Result._qbo_skip_cause(line, skip))
+                values.update(
+                    state="skipped", message=skip, cause=Result._qbo_skip_cause(line, skip)
+                )
             else:
                 approved_ids.append(line.id)
             results.append(values)
@@ -283,7 +289,10 @@ class QboExport(models.Model):
         self.ensure_one()
         fields_ = ("count_exported", "count_failed", "count_pending", "count_skipped")
         return [
-            (self._fields[name].get_description(self.env)["string"], count_lines(self.env, self[name]))
+            (
+                self._fields[name].get_description(self.env)["string"],
+                count_lines(self.env, self[name]),
+            )
             for name in fields_
             if self[name]
         ]

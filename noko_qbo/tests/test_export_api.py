@@ -85,8 +85,12 @@ class TestExportApi(SecurityHttpMixin, HttpCase):
 
         both = ("json2", "xmlrpc")
         attempts = [
-            attempt("export, timesheet user", "sec_ts", E, "export_domain", kwargs=mine, transports=both),
-            attempt("export, approver", "sec_approver", E, "export_domain", kwargs=mine, transports=both),
+            attempt(
+                "export, timesheet user", "sec_ts", E, "export_domain", kwargs=mine, transports=both
+            ),
+            attempt(
+                "export, approver", "sec_approver", E, "export_domain", kwargs=mine, transports=both
+            ),
             attempt(
                 "export, QuickBooks manager without timesheet rights",
                 "sec_qbo",
@@ -135,9 +139,9 @@ class TestExportApi(SecurityHttpMixin, HttpCase):
                 "export_domain",
                 kwargs={"domain": [("id", "=", self.line_exported.id)]},
                 transports=both,
-                check=lambda case, message: None
-                if "nothing to export" in message
-                else f"unclear: {message}",
+                check=lambda case, message: (
+                    None if "nothing to export" in message else f"unclear: {message}"
+                ),
             ),
             attempt(
                 "export, control",
@@ -177,8 +181,17 @@ class TestExportApi(SecurityHttpMixin, HttpCase):
         answer = response.json()
         self.assertEqual(
             set(answer),
-            {"id", "name", "state", "count_total", "count_pending", "count_exported",
-             "count_skipped", "count_failed", "summary"},
+            {
+                "id",
+                "name",
+                "state",
+                "count_total",
+                "count_pending",
+                "count_exported",
+                "count_skipped",
+                "count_failed",
+                "summary",
+            },
         )
         run = self.env["qbo.export"].sudo().browse(answer["id"])
         self.assertEqual((run.user_id, run.count_total), (self.users["sec_mgr"], 1))
@@ -282,8 +295,12 @@ class TestExportApi(SecurityHttpMixin, HttpCase):
 
         attempts = [
             attempt("schedule, timesheet user", "sec_ts", S, "create", kwargs=values("sec_ts")),
-            attempt("schedule, approver", "sec_approver", S, "create", kwargs=values("sec_approver")),
-            attempt("schedule in A, manager of B", "sec_b_mgr", S, "create", kwargs=values("sec_b_mgr")),
+            attempt(
+                "schedule, approver", "sec_approver", S, "create", kwargs=values("sec_approver")
+            ),
+            attempt(
+                "schedule in A, manager of B", "sec_b_mgr", S, "create", kwargs=values("sec_b_mgr")
+            ),
             attempt(
                 "schedule as another manager",
                 "sec_mgr",

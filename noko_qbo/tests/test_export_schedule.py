@@ -118,7 +118,11 @@ class TestExportSchedule(ExportCase):
         run = schedule.last_export_id
         self.assertEqual((blocked.qbo_state, blocked.qbo_export_id), ("approved", run))
         self.assertIn("Zed Unknown", run._qbo_causes()[0]["cause"])
-        mail = self.env["mail.mail"].sudo().search([("model", "=", "qbo.export"), ("res_id", "=", run.id)])
+        mail = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("model", "=", "qbo.export"), ("res_id", "=", run.id)])
+        )
         self.assertIn("Need attention: 1 line", str(mail.body_html))
         self.assertEqual(schedule.next_run, self.today + relativedelta(months=1))
 

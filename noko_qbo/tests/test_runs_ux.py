@@ -3,7 +3,8 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models.qbo_user_message import count_lines
+from ..models.qbo_user_message import count_lines, refusal_cause, refusal_message
+from ..qbo.errors import QboFault
 from .common import map_employee
 from .test_export_flow import ExportCase
 
@@ -88,7 +89,11 @@ class TestRunResults(RunCase):
             lambda m: m.subtype_id == self.env.ref("noko_qbo.mt_qbo_export_done")
         )
         self.assertEqual(len(note), 1)
-        mail = self.env["mail.mail"].sudo().search([("model", "=", "qbo.export"), ("res_id", "=", run.id)])
+        mail = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("model", "=", "qbo.export"), ("res_id", "=", run.id)])
+        )
         self.assertEqual(len(mail), 1)
         cause = run._qbo_causes()[0]["cause"]
         self.assertIn(cause, str(note.body))
@@ -100,13 +105,12 @@ class TestRunResults(RunCase):
 
     def test_refusals_group_by_qbo_message_not_by_line(self):
         result = self.start(self.make_lines(1), run_jobs=False).result_ids
-        fault = type("Fault", (), {"message": "Invalid Reference Id", "code": "2500",
-                                   "summary": lambda self: "Invalid Reference Id: line 7 [2500]"})()
-        from ..models.qbo_user_message import refusal_cause, refusal_message  # noqa: PLC0415
-
+        fault = QboFault(
+            "validation", "2000", "Invalid Reference Id", "Employee 7 of line 12 is inactive"
+        )
         result._qbo_set_failed(refusal_message(self.env, fault), refusal_cause(self.env, fault))
-        self.assertIn("line 7", result.message)
-        self.assertEqual(result.cause, "QuickBooks refused it: Invalid Reference Id [2500]")
+        self.assertIn("line 12", result.message)
+        self.assertEqual(result.cause, "QuickBooks refused it: Invalid Reference Id [2000]")
 
 
 @tagged("post_install", "-at_install")
@@ -132,7 +136,9 @@ class TestExportWaitingAgain(RunCase):
         stuck_result = run.result_ids.filtered(lambda r: r.line_id == stuck)
         self.assertEqual(stuck_result.state, "failed")
         self.assertTrue(
-            run.message_ids.filtered(lambda m: again.name in str(m.body) and "2 lines" in str(m.body))
+            run.message_ids.filtered(
+                lambda m: again.name in str(m.body) and "2 lines" in str(m.body)
+            )
         )
         # again: only the stuck line waits, and it cannot go yet; the new run waits for nothing
         with self.assertRaisesRegex(UserError, "None of the 1 line waiting"):
