@@ -7,6 +7,8 @@ The run and its results are an audit trail: users read them, only the export
 code writes them (as superuser, after the caller's rights were checked).
 """
 
+from collections import defaultdict
+
 from odoo import api, fields, models
 
 from odoo.addons.queue_job.delay import chain
@@ -185,12 +187,20 @@ class QboExport(models.Model):
         lines.browse(approved_ids)._qbo_internal().write(
             {"qbo_state": "approved", "qbo_export_id": run.id, "qbo_error": False}
         )
-        for result in results.filtered(lambda r: plans and r.state == "pending"):
-            plan = plans.get(result.line_id.id)
-            if plan and plan.blocked:
-                result._qbo_set_failed(result._qbo_blocked_message(plan))
+        if plans:
+            run._qbo_fail_blocked(results, plans)
         run._qbo_enqueue()
         return run.sudo(self.env.su)
+
+    def _qbo_fail_blocked(self, results, plans):
+        """Blocked lines need attention at once, one write per reason (they stay approved)."""
+        by_message = defaultdict(list)
+        for result in results.filtered(lambda r: r.state == "pending"):
+            plan = plans.get(result.line_id.id)
+            if plan and plan.blocked:
+                by_message[result._qbo_blocked_message(plan)].append(result.id)
+        for message, ids in by_message.items():
+            results.browse(ids)._qbo_set_failed(message)
 
     def _qbo_chunk_size(self):
         param = self.env["ir.config_parameter"].sudo().get_param(CHUNK_SIZE_PARAM)
