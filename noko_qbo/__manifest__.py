@@ -24,6 +24,7 @@
         "views/account_analytic_line_views.xml",
         "views/account_analytic_line_qbo_side_views.xml",
         "views/qbo_export_views.xml",
+        "views/qbo_export_schedule_views.xml",
         "views/qbo_export_result_qbo_side_views.xml",
         "views/res_config_settings_sync_views.xml",
         "wizards/qbo_export_preview_views.xml",

@@ -57,6 +57,12 @@ RESULT_STATES = [
     ("failed", "Needs attention"),
 ]
 
+#: ``qbo.export.result.priority``: a run lists its results in this order (problems first).
+RESULT_PRIORITY = ["failed", "pending", "exported", "skipped"]
+
+#: ``qbo.export.schedule.interval``: how often a scheduled export runs.
+SCHEDULE_INTERVALS = [("weekly", "Every week"), ("monthly", "Every month")]
+
 #: Settings action (Settings > QuickBooks Online).
 SETTINGS_ACTION = "noko_qbo.res_config_settings_action"
 

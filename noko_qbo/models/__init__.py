@@ -12,6 +12,8 @@ from . import (
     qbo_export_result,
     qbo_export_result_qbo_side,
     qbo_export_send,
+    qbo_export_start,
+    qbo_export_schedule,
     qbo_item,
     qbo_oauth_state,
     qbo_payee,

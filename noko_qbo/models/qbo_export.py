@@ -7,13 +7,24 @@ The run and its results are an audit trail: users read them, only the export
 code writes them (as superuser, after the caller's rights were checked).
 """
 
+from collections import defaultdict
+
 from odoo import api, fields, models
 
 from odoo.addons.queue_job.delay import chain
 from odoo.addons.queue_job.job import identity_exact
 
-from ..const import CHUNK_SIZE_PARAM, DEFAULT_CHUNK_SIZE, RUN_STATES, SUMMARY_LINES
+from ..const import (
+    CHUNK_SIZE_PARAM,
+    DEFAULT_CHUNK_SIZE,
+    MANAGER_GROUP,
+    RESULT_PRIORITY,
+    RESULT_STATES,
+    RUN_STATES,
+    SUMMARY_LINES,
+)
 from .qbo_access import check_caller
+from .qbo_user_message import count_lines
 
 
 class QboExport(models.Model):
@@ -54,6 +65,19 @@ class QboExport(models.Model):
     count_skipped = fields.Integer("Skipped", compute="_compute_counts", store=True)
     count_failed = fields.Integer("Need attention", compute="_compute_counts", store=True)
     count_pending = fields.Integer("Waiting", compute="_compute_counts", store=True)
+    causes_html = fields.Html(
+        "By cause", compute="_compute_causes_html", sanitize=False, groups=MANAGER_GROUP
+    )
+    origin_id = fields.Many2one(
+        "qbo.export",
+        string="Waiting lines of",
+        readonly=True,
+        index="btree_not_null",
+        help="The run whose waiting lines this run exports again.",
+    )
+    schedule_id = fields.Many2one(
+        "qbo.export.schedule", string="Scheduled by", readonly=True, ondelete="set null"
+    )
 
     @api.depends("result_ids.state")
     def _compute_counts(self):
@@ -74,6 +98,42 @@ class QboExport(models.Model):
             run.count_failed = by_state["failed"]
             run.count_pending = by_state["pending"]
 
+    def _compute_causes_html(self):
+        for run in self:
+            run.causes_html = self.env["ir.qweb"]._render(
+                "noko_qbo.qbo_export_causes", {"causes": run._qbo_causes()}
+            )
+
+    def _qbo_causes(self):
+        """The results not exported, one row per cause (problems first, then the most lines).
+
+        ``[{"state", "state_label", "cause", "lines", "hours"}]``: the run's form and
+        its chatter summary show the same table, as the preview groups its problems.
+        """
+        self.ensure_one()
+        labels = dict(RESULT_STATES)
+        groups = (
+            self.env["qbo.export.result"]
+            .sudo()
+            ._read_group(
+                [("export_id", "=", self.id), ("state", "!=", "exported")],
+                ["state", "cause"],
+                ["__count", "unit_amount:sum"],
+            )
+        )
+        rows = [
+            {
+                "state": state,
+                "state_label": labels[state],
+                "cause": cause or labels[state],
+                "lines": count_lines(self.env, count),
+                "count": count,
+                "hours": hours,
+            }
+            for state, cause, count, hours in groups
+        ]
+        return sorted(rows, key=lambda row: (RESULT_PRIORITY.index(row["state"]), -row["count"]))
+
     @api.model_create_multi
     def create(self, vals_list):
         runs = super().create(vals_list)
@@ -85,20 +145,26 @@ class QboExport(models.Model):
     # ------------------------------------------------------------------ confirm
 
     @api.model
-    def _qbo_start(self, lines, company):
+    def _qbo_start(self, lines, company, plans=None, values=None):
         """Approve and lock ``lines`` and enqueue their export: the run, or an error.
 
         ``lines`` are the previewed lines, read-access checked by the caller;
         those the skip rule leaves alone are recorded as skipped. All of it in
         the caller's transaction: either every line is approved and the jobs are
-        queued, or nothing happened.
+        queued, or nothing happened. ``plans`` (``_qbo_time_activity_plans``,
+        made by the caller): the blocked lines are approved and recorded as
+        needing attention at once, with their reason, and not sent to the jobs.
+        ``values``: more fields of the run.
         """
         lines = lines.sudo().exists()
         lines._qbo_lock_rows()
         lines.invalidate_recordset(["qbo_state", "qbo_time_activity_id", "company_id"])
         lines.fetch(["date", "employee_id", "project_id", "unit_amount", "company_id"])
-        run = self.sudo().create({"company_id": company.id, "user_id": self.env.uid})
+        run = self.sudo().create(
+            {"company_id": company.id, "user_id": self.env.uid, **(values or {})}
+        )
         run.message_subscribe(partner_ids=self.env.user.partner_id.ids)
+        Result = self.env["qbo.export.result"]
         results, approved_ids = [], []
         for line in lines.sorted(lambda line: (line.date, line.id)):
             values = {
@@ -111,16 +177,30 @@ class QboExport(models.Model):
             }
             skip = line._qbo_skip_reason(company)
             if skip:
-                values.update(state="skipped", message=skip)
+                values.update(
+                    state="skipped", message=skip, cause=Result._qbo_skip_cause(line, skip)
+                )
             else:
                 approved_ids.append(line.id)
             results.append(values)
-        self.env["qbo.export.result"].sudo().create(results)
+        results = Result.sudo().create(results)
         lines.browse(approved_ids)._qbo_internal().write(
             {"qbo_state": "approved", "qbo_export_id": run.id, "qbo_error": False}
         )
+        if plans:
+            run._qbo_fail_blocked(results, plans)
         run._qbo_enqueue()
         return run.sudo(self.env.su)
+
+    def _qbo_fail_blocked(self, results, plans):
+        """Blocked lines need attention at once, one write per reason (they stay approved)."""
+        by_message = defaultdict(list)
+        for result in results.filtered(lambda r: r.state == "pending"):
+            plan = plans.get(result.line_id.id)
+            if plan and plan.blocked:
+                by_message[result._qbo_blocked_message(plan)].append(result.id)
+        for message, ids in by_message.items():
+            results.browse(ids)._qbo_set_failed(message)
 
     def _qbo_chunk_size(self):
         param = self.env["ir.config_parameter"].sudo().get_param(CHUNK_SIZE_PARAM)
@@ -187,11 +267,7 @@ class QboExport(models.Model):
         for run in self:
             run.message_post_with_source(
                 "noko_qbo.qbo_export_summary",
-                render_values={
-                    "summary": run._qbo_summary_text(),
-                    "failed": run._qbo_failed_results(),
-                    "shown": SUMMARY_LINES,
-                },
+                render_values={"summary": run._qbo_summary_text(), "causes": run._qbo_causes()},
                 subtype_xmlid="noko_qbo.mt_qbo_export_done",
                 partner_ids=run.user_id.partner_id.ids,
             )
@@ -206,21 +282,30 @@ class QboExport(models.Model):
                 },
             )
 
-    def _qbo_failed_results(self):
-        """The results needing attention the summary lists (problems first, by date)."""
-        self.ensure_one()
-        return self.result_ids.filtered(lambda result: result.state == "failed")
-
     def _qbo_summary_text(self):
+        """The run in one sentence (chatter, toast, the integrators' answer)."""
         self.ensure_one()
         return self.env._(
-            "%(exported)s exported, %(skipped)s skipped, %(failed)s need attention, "
-            "out of %(total)s lines.",
+            "Out of %(total)s: %(exported)s exported, %(skipped)s skipped, %(failed)s "
+            "needing attention.",
             exported=self.count_exported,
             skipped=self.count_skipped,
             failed=self.count_failed,
-            total=self.count_total,
+            total=count_lines(self.env, self.count_total),
         )
+
+    def _qbo_totals(self):
+        """The email's totals: ``[(label, "3 lines")]``, the counts that are not zero."""
+        self.ensure_one()
+        fields_ = ("count_exported", "count_failed", "count_pending", "count_skipped")
+        return [
+            (
+                self._fields[name].get_description(self.env)["string"],
+                count_lines(self.env, self[name]),
+            )
+            for name in fields_
+            if self[name]
+        ]
 
     def _qbo_record_unlock(self, lines):
         """Chatter trace on each run whose approved lines a manager unlocked."""
@@ -228,7 +313,12 @@ class QboExport(models.Model):
             unlocked = lines.filtered(lambda line, run=run: line.qbo_export_id == run)
             run.message_post_with_source(
                 "noko_qbo.qbo_export_unlock_note",
-                render_values={"lines": unlocked, "shown": SUMMARY_LINES, "user": self.env.user},
+                render_values={
+                    "lines": unlocked,
+                    "count": count_lines(self.env, len(unlocked)),
+                    "shown": SUMMARY_LINES,
+                    "user": self.env.user,
+                },
                 subtype_xmlid="mail.mt_note",
             )
 

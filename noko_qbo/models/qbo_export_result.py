@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..const import RESULT_STATES
+from ..const import RESULT_PRIORITY, RESULT_STATES
 
 _RESULT_FIELDS = ["state", "outcome", "qbo_time_activity_id", "message"]
 
@@ -17,7 +17,8 @@ class QboExportResult(models.Model):
 
     _name = "qbo.export.result"
     _description = "QuickBooks Online export result"
-    _order = "export_id, date, id"
+    # Problems first: what needs attention, then what waits, then what went through.
+    _order = "export_id, priority, date, id"
 
     export_id = fields.Many2one(
         "qbo.export", required=True, readonly=True, index=True, ondelete="cascade"
@@ -44,8 +45,16 @@ class QboExportResult(models.Model):
         help="Found already in QuickBooks: an earlier attempt had created it; it was "
         "bound, not sent again.",
     )
+    priority = fields.Integer(compute="_compute_priority", store=True, readonly=True)
     qbo_time_activity_id = fields.Char("QuickBooks TimeActivity", readonly=True)
     message = fields.Text(readonly=True)
+    # What the run groups its results by: the message without the line's own detail.
+    cause = fields.Char(readonly=True, index=True)
+
+    @api.depends("state")
+    def _compute_priority(self):
+        for result in self:
+            result.priority = RESULT_PRIORITY.index(result.state)
 
     def _qbo_set_exported(self, qbo_id, outcome, changes=(), billable_status=None):
         """QBO holds the line now: bind its Id on the result and on the line."""
@@ -101,9 +110,13 @@ class QboExportResult(models.Model):
             changes=", ".join(changes),
         )
 
-    def _qbo_set_failed(self, message):
-        """Not sent: the reason goes on the result and on the line (which stays approved)."""
-        self.write({"state": "failed", "message": message})
+    def _qbo_set_failed(self, message, cause=None):
+        """Not sent: the reason goes on the result and on the line (which stays approved).
+
+        ``cause``: what the run groups this result by, when ``message`` names more
+        than its cause (QBO's detail about this line).
+        """
+        self.write({"state": "failed", "message": message, "cause": cause or message})
         own = self.filtered(
             lambda result: (
                 result.line_id.qbo_export_id == result.export_id
@@ -112,5 +125,24 @@ class QboExportResult(models.Model):
         )
         own.line_id._qbo_internal().write({"qbo_error": message})
 
+    @api.model
+    def _qbo_blocked_message(self, plan):
+        """Why a planned line is not sent: its blocking problems, each naming its record."""
+        return "\n".join(problem.message for problem in plan.problems if problem.blocking)
+
     def _qbo_set_skipped(self, message):
-        self.write({"state": "skipped", "message": message})
+        for result in self:
+            result.write(
+                {
+                    "state": "skipped",
+                    "message": message,
+                    "cause": self._qbo_skip_cause(result.line_id, message),
+                }
+            )
+
+    @api.model
+    def _qbo_skip_cause(self, line, message):
+        """A skipped line's cause: an exported line's reason names its TimeActivity."""
+        if line and line.sudo().qbo_state == "exported":
+            return self.env._("Already in QuickBooks Online: not sent again.")
+        return message

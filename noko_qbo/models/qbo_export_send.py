@@ -15,7 +15,7 @@ from odoo.tools import config
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..qbo.errors import QboFault
-from .qbo_user_message import refusal_message, user_message
+from .qbo_user_message import count_lines, refusal_cause, refusal_message, user_message
 
 
 class QboExport(models.Model):
@@ -32,7 +32,9 @@ class QboExport(models.Model):
             results._qbo_set_failed(
                 self.env._("Not sent: the run stopped (%(reason)s).", reason=self.failure_message)
             )
-            return self.env._("Run stopped: %s lines not sent.", len(results))
+            return self.env._(
+                "Run stopped: %(lines)s not sent.", lines=count_lines(self.env, len(results))
+            )
         if self.state == "queued":
             self.state = "running"
         sendable = self._qbo_relevant(results)
@@ -49,15 +51,14 @@ class QboExport(models.Model):
         plans = sendable.line_id._qbo_time_activity_plans(self.company_id, run=self)
         blocked = sendable.filtered(lambda result: plans[result.line_id.id].blocked)
         for result in blocked:
-            problems = plans[result.line_id.id].problems
-            result._qbo_set_failed("\n".join(p.message for p in problems if p.blocking))
+            result._qbo_set_failed(result._qbo_blocked_message(plans[result.line_id.id]))
         to_send = sendable - blocked
         if to_send:
             self._qbo_send(to_send, plans)
         return self.env._(
-            "%(sent)s lines sent, %(blocked)s blocked by a problem.",
-            sent=len(to_send),
-            blocked=len(blocked),
+            "Sent: %(sent)s. Blocked by a problem: %(blocked)s.",
+            sent=count_lines(self.env, len(to_send)),
+            blocked=count_lines(self.env, len(blocked)),
         )
 
     def _qbo_relevant(self, results):
@@ -140,7 +141,10 @@ class QboExport(models.Model):
             elif answer.outcome == "deferred" or (not lost and _transient(answer)):
                 later.append(answer)
             elif not answer.fault.connection_lost:
-                result._qbo_set_failed(refusal_message(self.env, answer.fault))
+                result._qbo_set_failed(
+                    refusal_message(self.env, answer.fault),
+                    cause=refusal_cause(self.env, answer.fault),
+                )
         self.env["qbo.export.result"]._qbo_set_exported_many(exported)
         return later
 
@@ -157,9 +161,9 @@ class QboExport(models.Model):
         wait = max((answer.retry_after or answer.fault.retry_after or 0) for answer in later)
         raise RetryableJobError(
             self.env._(
-                "%(sent)s lines sent, %(count)s wait for QuickBooks Online: %(fault)s",
-                sent=sent,
-                count=len(later),
+                "Sent: %(sent)s. Waiting for QuickBooks Online: %(count)s (%(fault)s).",
+                sent=count_lines(self.env, sent),
+                count=count_lines(self.env, len(later)),
                 fault=later[0].fault.summary() if later[0].fault else "",
             ),
             seconds=max(1, round(wait or 60)),

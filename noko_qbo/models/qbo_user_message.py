@@ -37,6 +37,22 @@ def refusal_message(env, fault):
     return env._("QuickBooks refused it: %(fault)s", fault=fault.summary())
 
 
+def refusal_cause(env, fault):
+    """The cause a run groups refused lines by: QBO's message and code, not the line's detail."""
+    return env._(
+        "QuickBooks refused it: %(message)s [%(code)s]",
+        message=fault.message or "?",
+        code=fault.code or "?",
+    )
+
+
+def count_lines(env, count):
+    """``1 line``, ``2 lines``: the one wording of a number of timesheet lines."""
+    if count == 1:
+        return env._("1 line")
+    return env._("%(count)s lines", count=count)
+
+
 @contextmanager
 def qbo_user_errors(env, explain=None):
     """Raise QBO faults met inside the block as ``UserError`` in the user's words.
