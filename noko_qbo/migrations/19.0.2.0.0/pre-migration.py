@@ -1,4 +1,5 @@
-"""19.0.2: ``qbo.export.line`` is now ``qbo.export.result`` (what a run did with a line)."""
+"""19.0.2: ``qbo.export.line`` is now ``qbo.export.result`` (what a run did with a line);
+the run's email is short now (the chatter has the detail)."""
 
 from odoo.tools.sql import rename_table, table_exists
 
@@ -6,7 +7,14 @@ OLD, NEW = "qbo.export.line", "qbo.export.result"
 
 
 def migrate(cr, version):
-    if not version or not table_exists(cr, "qbo_export_line"):
+    if not version:
+        return
+    # The template is noupdate (admins may edit it): reload the new body once, here.
+    cr.execute(
+        """UPDATE ir_model_data SET noupdate = FALSE
+            WHERE module = 'noko_qbo' AND name = 'mail_template_qbo_export_done'"""
+    )
+    if not table_exists(cr, "qbo_export_line"):
         return
     rename_table(cr, "qbo_export_line", "qbo_export_result")
     cr.execute("UPDATE ir_model SET model = %s WHERE model = %s", [NEW, OLD])
