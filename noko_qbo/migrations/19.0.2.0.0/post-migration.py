@@ -41,7 +41,14 @@ def _move_project_mappings(env):
                OR p.qbo_item_id IS NOT NULL OR p.qbo_class_id IS NOT NULL"""
     )
     names = ("project_id", "company_id", "customer_id", "without_customer", "item_id", "class_id")
-    values = [dict(zip(names, row, strict=True)) for row in cr.fetchall() if row[1]]
+    rows = cr.fetchall()
+    # A project of no company ("Send without a customer" only) held for every company.
+    every_company = env["res.company"].search([]).ids
+    values = [
+        dict(zip(names, (row[0], company_id, *row[2:]), strict=True))
+        for row in rows
+        for company_id in ([row[1]] if row[1] else every_company)
+    ]
     env["qbo.project.mapping"].create(values)
 
 

@@ -1,7 +1,8 @@
 """19.0.2: ``qbo.export.line`` is now ``qbo.export.result`` (what a run did with a line);
 the run's email is short now (the chatter has the detail)."""
 
-from odoo.tools.sql import rename_table, table_exists
+from odoo.tools import SQL
+from odoo.tools.sql import table_exists
 
 OLD, NEW = "qbo.export.line", "qbo.export.result"
 
@@ -16,7 +17,14 @@ def migrate(cr, version):
     )
     if not table_exists(cr, "qbo_export_line"):
         return
-    rename_table(cr, "qbo_export_line", "qbo_export_result")
+    for kind, old, new in (
+        ("TABLE", "qbo_export_line", "qbo_export_result"),
+        ("SEQUENCE", "qbo_export_line_id_seq", "qbo_export_result_id_seq"),
+        ("INDEX", "qbo_export_line_pkey", "qbo_export_result_pkey"),
+    ):
+        cr.execute(
+            SQL(f"ALTER {kind} IF EXISTS %s RENAME TO %s", SQL.identifier(old), SQL.identifier(new))
+        )
     cr.execute("UPDATE ir_model SET model = %s WHERE model = %s", [NEW, OLD])
     cr.execute("UPDATE ir_model_fields SET model = %s WHERE model = %s", [NEW, OLD])
     cr.execute("UPDATE ir_model_fields SET relation = %s WHERE relation = %s", [NEW, OLD])
