@@ -1,5 +1,6 @@
 import logging
 import re
+from urllib.parse import quote
 
 from odoo import http
 from odoo.http import request
@@ -34,12 +35,18 @@ class QboOAuthController(http.Controller):
 class _RedactCallbackQuery(logging.Filter):
     """Odoo's request log writes whole URLs: keep OAuth codes and states out of it."""
 
-    _query = re.compile(re.escape(QboOAuthController._callback_url) + r"\?\S*")
+    _url = QboOAuthController._callback_url
+    # as requested (to the end of the URL), and quoted as another URL's ``redirect=`` value
+    _query = re.compile(
+        rf"(?P<url>{re.escape(_url)}\?)\S*"
+        rf"|(?P<quoted>{re.escape(quote(_url + '?', safe=''))})[^\s&\"]*",
+        re.IGNORECASE,
+    )
 
     def filter(self, record):
         if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str):
             redacted = self._query.sub(
-                QboOAuthController._callback_url + "?<redacted>", record.args[0]
+                lambda found: (found["url"] or found["quoted"]) + "<redacted>", record.args[0]
             )
             if redacted != record.args[0]:
                 record.args = (redacted, *record.args[1:])
