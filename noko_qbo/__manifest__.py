@@ -1,7 +1,7 @@
 {
     "name": "QuickBooks Online Timesheet Export",
     "summary": "Export approved timesheets to QuickBooks Online as time activities",
-    "version": "19.0.2.0.0",
+    "version": "19.0.2.1.0",
     "category": "Services/Timesheets",
     "license": "LGPL-3",
     "author": "noko_qbo contributors",

@@ -18,11 +18,6 @@ def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
     _move_project_mappings(env)
     _move_employee_mappings(env)
-    # reloaded by this update (pre-migration): the admins' again from now on
-    cr.execute(
-        """UPDATE ir_model_data SET noupdate = TRUE
-            WHERE module = 'noko_qbo' AND name = 'mail_template_qbo_export_done'"""
-    )
 
 
 def _move_project_mappings(env):

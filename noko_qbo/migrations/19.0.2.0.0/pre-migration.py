@@ -1,5 +1,4 @@
-"""19.0.2: ``qbo.export.line`` is now ``qbo.export.result`` (what a run did with a line);
-the run's email is short now (the chatter has the detail)."""
+"""19.0.2: ``qbo.export.line`` is now ``qbo.export.result`` (what a run did with a line)."""
 
 from odoo.tools import SQL
 from odoo.tools.sql import table_exists
@@ -8,14 +7,7 @@ OLD, NEW = "qbo.export.line", "qbo.export.result"
 
 
 def migrate(cr, version):
-    if not version:
-        return
-    # The template is noupdate (admins may edit it): reload the new body once, here.
-    cr.execute(
-        """UPDATE ir_model_data SET noupdate = FALSE
-            WHERE module = 'noko_qbo' AND name = 'mail_template_qbo_export_done'"""
-    )
-    if not table_exists(cr, "qbo_export_line"):
+    if not version or not table_exists(cr, "qbo_export_line"):
         return
     for kind, old, new in (
         ("TABLE", "qbo_export_line", "qbo_export_result"),

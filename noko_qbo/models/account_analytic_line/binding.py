@@ -12,7 +12,7 @@ from odoo.tools import SQL
 from ...const import BILLING_STATUS_OF
 from ...qbo import payloads
 from ..qbo_access import check_caller
-from ..qbo_user_message import qbo_user_errors
+from ..qbo_user_message import count_lines, qbo_user_errors
 
 _BINDING_FIELDS = [
     "qbo_state",
@@ -184,15 +184,15 @@ class AccountAnalyticLine(models.Model):
         # The Action menu's server action hands this on to the web client: always an action.
         if in_qbo:
             message = self.env._(
-                "%(found)s of these lines were already in QuickBooks Online (an interrupted "
-                "export had sent them): they are now marked exported and stay locked. "
-                "%(unlocked)s lines were unlocked.",
-                found=len(in_qbo),
-                unlocked=len(unlocked),
+                "%(found)s already in QuickBooks Online (an interrupted export had sent "
+                "them): marked exported, they stay locked. Unlocked: %(unlocked)s.",
+                found=count_lines(self.env, len(in_qbo)),
+                unlocked=count_lines(self.env, len(unlocked)),
             )
         else:
             message = self.env._(
-                "%(count)s lines unlocked: they can be edited again.", count=len(unlocked)
+                "%(count)s unlocked: they can be edited again.",
+                count=count_lines(self.env, len(unlocked)),
             )
         return {
             "type": "ir.actions.client",

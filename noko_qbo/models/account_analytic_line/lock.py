@@ -13,6 +13,7 @@ from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 
 from ...const import LINE_STATES, LOCKED_STATES, MANAGER_GROUP
+from ..qbo_user_message import count_lines
 
 #: Context key of the internal path. Its value is a Python object that no JSON-RPC,
 #: XML-RPC or ``with_context(**json)`` can produce: a caller cannot forge it.
@@ -258,7 +259,7 @@ class AccountAnalyticLine(models.Model):
                 run=line.qbo_export_id.display_name or "-",
             )
         more = (
-            self.env._(" (and %(count)s more locked lines)", count=len(locked) - 1)
+            self.env._(" (and %(count)s more locked)", count=count_lines(self.env, len(locked) - 1))
             if len(locked) > 1
             else ""
         )

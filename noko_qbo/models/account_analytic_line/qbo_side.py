@@ -26,7 +26,7 @@ from odoo.exceptions import UserError
 
 from ...const import BILLING_STATUS_OF, BILLING_STATUSES, SUMMARY_LINES
 from ..qbo_access import check_caller
-from ..qbo_user_message import qbo_user_errors
+from ..qbo_user_message import count_lines, qbo_user_errors
 
 #: Seconds an interactive removal or release waits for QBO at most (throttles included).
 INTERACTIVE_SECONDS = 60
@@ -289,7 +289,9 @@ class AccountAnalyticLine(models.Model):
 
     def _qbo_needs_qbo(self, company, text):
         more = (
-            self.env._(" (and %(count)s more lines)", count=len(self) - 1) if len(self) > 1 else ""
+            self.env._(" (and %(count)s more)", count=count_lines(self.env, len(self) - 1))
+            if len(self) > 1
+            else ""
         )
         return self.env._(
             "The timesheet line %(line)s%(more)s was left as it is: this needs the connection "
@@ -303,16 +305,14 @@ class AccountAnalyticLine(models.Model):
     def _qbo_removal_notification(self, removed, failure):
         if failure:
             message = self.env._(
-                "%(count)s lines removed from QuickBooks Online (back to draft). Stopped at: "
-                "%(error)s",
-                count=len(removed),
+                "%(count)s removed from QuickBooks Online (back to draft). Stopped at: %(error)s",
+                count=count_lines(self.env, len(removed)),
                 error=failure.args[0],
             )
         else:
             message = self.env._(
-                "%(count)s lines removed from QuickBooks Online: they are drafts again and "
-                "can be edited or exported again.",
-                count=len(removed),
+                "%(count)s removed from QuickBooks Online: drafts again, to edit or export again.",
+                count=count_lines(self.env, len(removed)),
             )
         return {
             "type": "ir.actions.client",
@@ -399,6 +399,11 @@ class AccountAnalyticLine(models.Model):
             lines = self.filtered(lambda line, run=run: line.qbo_export_id == run)
             run.message_post_with_source(
                 template,
-                render_values={"lines": lines, "shown": SUMMARY_LINES, **values},
+                render_values={
+                    "lines": lines,
+                    "count": count_lines(self.env, len(lines)),
+                    "shown": SUMMARY_LINES,
+                    **values,
+                },
                 subtype_xmlid="mail.mt_note",
             )
