@@ -112,6 +112,12 @@ class QboEmployeeMapping(models.Model):
             "target": "new",
         }
 
+    def action_qbo_back_to_preview(self):
+        """Save of the preview's Fix dialog (the form saved the row first): the export
+        preview it was opened from, re-evaluated with this mapping."""
+        check_caller(self, "write")
+        return self.env["qbo.export.preview"]._qbo_back_from_fix()
+
     @api.depends("employee_id.name", "employee_id.work_email", "payee_id")
     def _compute_resolution(self):
         resolutions = self._qbo_resolve()

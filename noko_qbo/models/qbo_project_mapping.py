@@ -189,6 +189,12 @@ class QboProjectMapping(models.Model):
             "target": "new",
         }
 
+    def action_qbo_back_to_preview(self):
+        """Save of the preview's Fix dialog (the form saved the row first): the export
+        preview it was opened from, re-evaluated with this mapping."""
+        check_caller(self, "write")
+        return self.env["qbo.export.preview"]._qbo_back_from_fix()
+
     # ------------------------------------------------------------------ resolution
 
     @api.depends("project_id.name", "project_id.partner_id", "customer_id", "without_customer")

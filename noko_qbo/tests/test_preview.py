@@ -1,10 +1,9 @@
-import time
 from datetime import date
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import map_employee, project_mapping
+from .common import employee_mapping, map_employee, map_project, project_mapping
 from .test_export_flow import ExportCase
 
 
@@ -108,9 +107,11 @@ class TestPreview(ExportCase):
         preview.action_refresh()
         self.assertIn("not connected", preview.connection_problem)
 
-    def test_preview_queries_do_not_grow_per_line(self):
-        counts, timings = {}, {}
-        for size in (50, 200):
+    def test_preview_queries_do_not_grow_with_the_lines(self):
+        """Building a preview of 3N lines makes as many queries as one of N."""
+        self.preview(self.make_lines(1, employee=self.nobody))  # warm-up: lists, caches
+        counts = {}
+        for size in (20, 60):
             employees = self.env["hr.employee"].create(
                 [{"name": f"Worker {size}-{index}"} for index in range(5)]
             )
@@ -119,12 +120,157 @@ class TestPreview(ExportCase):
                 lines |= self.make_lines(size // 5, employee=employee)
             self.env.flush_all()
             self.env.invalidate_all()
-            start, began = self.cr.sql_log_count, time.perf_counter()
-            self.preview(lines)
+            start = self.cr.sql_log_count
+            preview = self.preview(lines)
             self.env.flush_all()
             counts[size] = self.cr.sql_log_count - start
-            timings[size] = time.perf_counter() - began
-        self.assertLess(counts[200] - counts[50], 15, counts)
+            self.assertEqual(len(preview.line_ids), size)
+            self.assertEqual(len(preview.problem_ids), 5)  # 5 unmapped workers, 1 row each
+        self.assertEqual(counts[20], counts[60], counts)
+
+    def test_confirm_queries_do_not_grow_with_the_lines_it_reads(self):
+        """Confirm reads the previewed lines and checks their access in one go."""
+        self.preview(self.make_lines(1))  # warm-up
+        counts = {}
+        for size in (20, 60):
+            preview = self.preview(self.make_lines(size))
+            self.env.flush_all()
+            self.env.invalidate_all()
+            start = self.cr.sql_log_count
+            lines = preview._qbo_selected_lines()
+            lines.check_access("read")
+            counts[size] = self.cr.sql_log_count - start
+            self.assertEqual(len(lines), size)
+        self.assertEqual(counts[20], counts[60], counts)
+
+    # ------------------------------------------------------------------ grouped problems
+
+    def test_problems_are_grouped_by_cause_with_lines_and_hours(self):
+        self.make_lines(3, project=self.project_unmapped, hours=1.5)
+        unmapped = self.env["account.analytic.line"].search(
+            [("project_id", "=", self.project_unmapped.id)]
+        )
+        nobody = self.make_lines(1, employee=self.nobody, hours=0.25)
+        long_text = self.make_lines(2, name="x" * 4100, hours=1)
+        preview = self.preview(unmapped | nobody | long_text)
+        by_code = {problem.code: problem for problem in preview.problem_ids}
+        self.assertEqual(
+            set(by_code),
+            {
+                "qbo.project.mapping_missing",
+                "qbo.employee.mapping_missing",
+                "description_truncated",
+            },
+        )
+        project = by_code["qbo.project.mapping_missing"]
+        self.assertEqual((project.count_lines, project.lines_label), (3, "3 lines"))
+        self.assertEqual((project.minutes, project.duration), (270, "4:30"))
+        self.assertIn("Moon Base Internal", project.message)
+        self.assertTrue(project.blocking)
+        self.assertEqual(
+            (project.fix_model, project.fix_res_id),
+            ("qbo.project.mapping", project_mapping(self.project_unmapped).id),
+        )
+        employee = by_code["qbo.employee.mapping_missing"]
+        self.assertEqual((employee.count_lines, employee.lines_label), (1, "1 line"))
+        self.assertIn("Zed Unknown", employee.message)
+        self.assertEqual(employee.fix_res_id, employee_mapping(self.nobody).id)
+        truncated = by_code["description_truncated"]
+        self.assertEqual((truncated.count_lines, truncated.blocking), (2, False))
+        self.assertFalse(truncated.fix_model)
+        # blocking causes first
+        self.assertFalse(preview.problem_ids[-1].blocking)
+        # only the project without a customer is offered to go without one
+        self.assertEqual(
+            preview.problem_ids.filtered("can_send_without_customer"), project
+        )
+
+    def test_summary_per_customer_and_per_payee(self):
+        self.make_lines(2, hours=1.5)
+        cool_cars = self.env["account.analytic.line"].search(
+            [("project_id", "=", self.project.id)]
+        )
+        nadia = self.make_lines(1, employee=self.nadia, hours=0.5)
+        internal = self.make_lines(1, project=self.project_unmapped, hours=1)
+        map_project(self.project_unmapped, without_customer=True)
+        html = str(self.preview(cool_cars | nadia | internal).summary_html)
+        self.assertRegex(html, r"Cool Cars</td>\s*<td[^>]*>3 lines</td>\s*<td[^>]*>3:30</td>")
+        # Emily: two billable lines and the internal one
+        self.assertRegex(
+            html,
+            r"Emily Platt \(Employee\)</td>\s*<td[^>]*>3 lines</td>\s*<td[^>]*>4:00</td>"
+            r"\s*<td[^>]*>3:00<",
+        )
+        self.assertRegex(html, r"No customer \(internal time\)</td>\s*<td[^>]*>1 line</td>")
+        # columns: lines, hours, billable hours; internal time is never billable
+        self.assertRegex(
+            html,
+            r"internal time\)</td>\s*<td[^>]*>1 line</td>\s*<td[^>]*>1:00</td>\s*<td[^>]*>0:00<",
+        )
+
+    def test_send_without_customer_in_one_click(self):
+        line = self.make_lines(1, project=self.project_unmapped)
+        preview = self.preview(line)
+        problem = preview.problem_ids
+        self.assertEqual(problem.code, "qbo.project.mapping_missing")
+        action = problem.action_send_without_customer()
+        self.assertTrue(project_mapping(self.project_unmapped).without_customer)
+        self.assertEqual((action["res_model"], action["res_id"]), (preview._name, preview.id))
+        self.assertFalse(preview.problem_ids)
+        self.assertEqual(preview.count_ready, 1)
+        row = preview.line_ids
+        self.assertEqual((row.status, row.billable, row.customer_id.id), ("ready", False, False))
+
+    def test_send_without_customer_is_only_for_a_missing_customer(self):
+        line = self.make_lines(1, employee=self.nobody, project=self.project_unmapped)
+        preview = self.preview(line)
+        employee = preview.problem_ids.filtered(lambda p: p.code.startswith("qbo.employee"))
+        self.assertFalse(employee.can_send_without_customer)
+        self.assertFalse(employee.action_send_without_customer())
+        self.assertFalse(project_mapping(self.project_unmapped).without_customer)
+
+    def test_internal_project_is_offered_to_go_without_customer(self):
+        internal = self.company.internal_project_id
+        self.assertTrue(internal, "hr_timesheet gives every company an internal project")
+        line = self.make_lines(1, project=internal)
+        problem = self.preview(line).problem_ids
+        self.assertTrue(problem.can_send_without_customer)
+        self.assertIn(internal.name, problem.message)
+
+    def test_fix_in_a_dialog_then_the_preview_comes_back_refreshed(self):
+        line = self.make_lines(2, employee=self.nobody)
+        preview = self.preview(line)
+        problem = preview.problem_ids
+        action = problem.action_open_fix()
+        mapping = employee_mapping(self.nobody)
+        self.assertEqual((action["res_model"], action["res_id"]), (mapping._name, mapping.id))
+        self.assertEqual(action["target"], "new")
+        fix_view = self.env.ref("noko_qbo.qbo_employee_mapping_view_form_preview_fix")
+        self.assertEqual(action["views"], [(fix_view.id, "form")])
+        # what the dialog does: save the row, then its Save button
+        dialog = mapping.with_user(self.manager).with_context(**action["context"])
+        dialog.payee_id = self.env["qbo.payee"].search([("name", "=", "John Johnson")])
+        back = dialog.action_qbo_back_to_preview()
+        self.assertEqual((back["res_model"], back["res_id"], back["target"]),
+                         (preview._name, preview.id, "new"))
+        self.assertFalse(preview.problem_ids)
+        self.assertEqual(preview.count_ready, 2)
+        self.assertEqual(preview.line_ids.payee_id.name, "John Johnson")
+
+    def test_fix_dialog_without_a_preview_just_closes(self):
+        mapping = employee_mapping(self.nobody).with_user(self.manager)
+        self.assertEqual(
+            mapping.action_qbo_back_to_preview(), {"type": "ir.actions.act_window_close"}
+        )
+
+    def test_company_wide_problem_opens_settings(self):
+        self.item_hours.sudo().active_in_qbo = False
+        preview = self.preview(self.make_lines(1))
+        problem = preview.problem_ids
+        self.assertEqual((problem.code, problem.fix_model), ("item_inactive", "res.company"))
+        action = problem.action_open_fix()
+        self.assertEqual(action["res_model"], "res.config.settings")
+        self.assertNotEqual(action.get("target"), "new")
 
     def test_list_button_without_selection_previews_the_whole_filter(self):
         lines = self.make_lines(3)

@@ -1,22 +1,62 @@
 """The export preview: what every selected line becomes in QBO, before anything is locked.
 
 Thin: the plan comes from ``account.analytic.line._qbo_time_activity_plans``
-(set-based); this wizard stores it for display, sums it up and confirms it.
+(set-based); this wizard stores it for display, groups its problems by cause,
+sums it up per customer and payee, and confirms it.
+
+What is stored, and why so: one ``qbo.export.preview.line`` per selected line
+(the Lines tab, paginated), written by one ``INSERT`` (the ORM's create costs
+about a second per 10,000 rows); one ``qbo.export.preview.problem`` per cause
+(code and record to fix); the summary as an HTML table rendered once. The
+selected lines are read back from the preview lines by one query.
 """
 
 import logging
 from collections import defaultdict
 
-from markupsafe import Markup
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..const import SETTINGS_ACTION
 from ..models.qbo_access import check_caller
+from ..models.qbo_user_message import count_of_lines
 from ..qbo.errors import QboFault
 
 _logger = logging.getLogger(__name__)
+
+#: Where a problem's fix lives (besides Settings): the mapping rows, and the form that
+#: opens in a dialog over the preview and brings it back re-evaluated when saved.
+FIX_VIEWS = {
+    "qbo.project.mapping": "noko_qbo.qbo_project_mapping_view_form_preview_fix",
+    "qbo.employee.mapping": "noko_qbo.qbo_employee_mapping_view_form_preview_fix",
+}
+#: Context key of a fix dialog: the preview to show again once the fix is saved.
+PREVIEW_CONTEXT_KEY = "qbo_preview_id"
+
+#: Columns of ``qbo.export.preview.line`` written by ``_qbo_insert_lines``.
+LINE_COLUMNS = (
+    "preview_id",
+    "line_id",
+    "date",
+    "employee_id",
+    "project_id",
+    "description",
+    "customer_id",
+    "payee_id",
+    "item_id",
+    "class_id",
+    "billable",
+    "hourly_rate",
+    "minutes",
+    "duration",
+    "status",
+    "priority",
+    "problem",
+    "fix_model",
+    "fix_res_id",
+)
+STATUS_ORDER = ("blocked", "warning", "ready", "skipped")
 
 
 def hours_minutes(minutes):
@@ -32,6 +72,7 @@ class QboExportPreview(models.TransientModel):
 
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     line_ids = fields.One2many("qbo.export.preview.line", "preview_id", readonly=True)
+    problem_ids = fields.One2many("qbo.export.preview.problem", "preview_id", readonly=True)
     connection_problem = fields.Text(readonly=True)
     count_lines = fields.Integer("Entries", readonly=True)
     count_ready = fields.Integer("Ready", readonly=True)
@@ -94,64 +135,113 @@ class QboExportPreview(models.TransientModel):
             "context": {"dialog_size": "extra-large"},
         }
 
+    def _qbo_selected_lines(self):
+        """The previewed timesheet lines, in one query whatever their number."""
+        self.ensure_one()
+        self.env["qbo.export.preview.line"].flush_model(["preview_id", "line_id"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT line_id FROM qbo_export_preview_line "
+                "WHERE preview_id = %s AND line_id IS NOT NULL",
+                self.id,
+            )
+        )
+        return self.env["account.analytic.line"].browse(row[0] for row in self.env.cr.fetchall())
+
     # ------------------------------------------------------------------ build
 
     def _qbo_build(self, lines):
-        """Evaluate ``lines`` (read-access checked) and store one preview line each."""
+        """Evaluate ``lines`` (read-access checked): store their rows, causes and totals."""
         self.ensure_one()
         lines.check_access("read")
         plans = lines._qbo_time_activity_plans(self.company_id)
-        values_list, totals = [], defaultdict(float)
-        by_customer, by_payee = defaultdict(float), defaultdict(float)
+        rows, counts, minutes = [], defaultdict(int), defaultdict(int)
+        causes = {}
+        by_customer, by_payee = defaultdict(Totals), defaultdict(Totals)
+        no_customer = self.env._("No customer (internal time)")
         for line in lines:
             plan = plans[line.id]
             status = self._qbo_status(plan)
-            totals[status] += 1
+            counts[status] += 1
             if status in ("ready", "warning"):
-                hours = plan.minutes / 60.0
-                totals["hours"] += hours
-                totals["billable" if plan.billable else "not_billable"] += hours
-                by_customer[plan.customer.display_name if plan.customer else "-"] += hours
-                by_payee[plan.payee.display_name if plan.payee else "-"] += hours
-            fix = next((p for p in plan.problems if p.fix_model), None)
-            values_list.append(
-                {
-                    "preview_id": self.id,
-                    "line_id": line.id,
-                    "date": line.date,
-                    "employee_id": line.employee_id.id,
-                    "project_id": line.project_id.id,
-                    "description": (plan.description or "")[:200],
-                    "customer_id": plan.customer.id if plan.customer else False,
-                    "payee_id": plan.payee.id if plan.payee else False,
-                    "item_id": plan.item.id if plan.item else False,
-                    "class_id": plan.qbo_class.id if plan.qbo_class else False,
-                    "billable": plan.billable,
-                    "hourly_rate": plan.hourly_rate or 0.0,
-                    "minutes": plan.minutes,
-                    "duration": hours_minutes(plan.minutes),
-                    "status": status,
-                    "priority": ("blocked", "warning", "ready", "skipped").index(status),
-                    "problem": "\n".join(p.message for p in plan.problems) or False,
-                    "fix_model": fix.fix_model if fix else False,
-                    "fix_res_id": fix.fix_id if fix else 0,
-                }
-            )
-        self.line_ids.unlink()
-        self.env["qbo.export.preview.line"].create(values_list)
+                minutes["total"] += plan.minutes
+                minutes["billable" if plan.billable else "not_billable"] += plan.minutes
+                customer = plan.customer.display_name if plan.customer else no_customer
+                by_customer[customer].add(plan)
+                by_payee[plan.payee.display_name].add(plan)
+            for problem in plan.problems:
+                if problem.code != "skipped":  # not a problem: counted, shown on its line
+                    cause = (problem.code, problem.fix_model, problem.fix_id)
+                    if not problem.fix_id:  # no record names the cause: its sentence does
+                        cause += (problem.message,)
+                    causes.setdefault(cause, Cause(problem)).add(plan)
+            rows.append(self._qbo_line_row(line, plan, status))
+        self._qbo_clear()
+        self._qbo_insert_lines(rows)
+        self.env["qbo.export.preview.problem"].create(
+            [cause.values(self.id) for cause in sorted(causes.values(), key=Cause.order)]
+        )
         self.write(
             {
                 "connection_problem": self._qbo_connection_problem() or False,
                 "count_lines": len(lines),
-                "count_ready": int(totals["ready"]),
-                "count_warning": int(totals["warning"]),
-                "count_blocked": int(totals["blocked"]),
-                "count_skipped": int(totals["skipped"]),
-                "hours_total": totals["hours"],
-                "hours_billable": totals["billable"],
-                "hours_not_billable": totals["not_billable"],
+                "count_ready": counts["ready"],
+                "count_warning": counts["warning"],
+                "count_blocked": counts["blocked"],
+                "count_skipped": counts["skipped"],
+                "hours_total": minutes["total"] / 60.0,
+                "hours_billable": minutes["billable"] / 60.0,
+                "hours_not_billable": minutes["not_billable"] / 60.0,
                 "summary_html": self._qbo_summary_html(by_customer, by_payee),
             }
+        )
+
+    def _qbo_line_row(self, line, plan, status):
+        """One preview line's column values (``LINE_COLUMNS`` order)."""
+        fix = next((p for p in plan.problems if p.fix_model), None)
+        return (
+            self.id,
+            line.id,
+            line.date,
+            line.employee_id.id or None,
+            line.project_id.id or None,
+            (plan.description or "")[:200],
+            plan.customer.id if plan.customer else None,
+            plan.payee.id if plan.payee else None,
+            plan.item.id if plan.item else None,
+            plan.qbo_class.id if plan.qbo_class else None,
+            plan.billable,
+            plan.hourly_rate or 0.0,
+            plan.minutes,
+            hours_minutes(plan.minutes),
+            status,
+            STATUS_ORDER.index(status),
+            "\n".join(p.message for p in plan.problems) or None,
+            fix.fix_model if fix else None,
+            fix.fix_id if fix else 0,
+        )
+
+    def _qbo_clear(self):
+        """Forget the previous evaluation (Refresh): one DELETE, not an unlink per row."""
+        self.problem_ids.unlink()
+        self.env.cr.execute(
+            SQL("DELETE FROM qbo_export_preview_line WHERE preview_id = %s", self.id)
+        )
+        self.invalidate_recordset(["line_ids"])
+
+    def _qbo_insert_lines(self, rows):
+        """All preview lines in one INSERT: they are the preview's own, read-only rows."""
+        if not rows:
+            return
+        uid = self.env.uid
+        columns = ", ".join(LINE_COLUMNS)
+        self.env.cr.execute_values(
+            f"INSERT INTO qbo_export_preview_line ({columns}, create_uid, write_uid, "  # noqa: S608
+            "create_date, write_date) VALUES %s",
+            rows,
+            template="(" + ", ".join(["%s"] * len(LINE_COLUMNS)) + f", {int(uid)}, {int(uid)}, "
+            "now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')",
+            page_size=len(rows),
         )
 
     @api.model
@@ -181,21 +271,17 @@ class QboExportPreview(models.TransientModel):
 
     @api.model
     def _qbo_summary_html(self, by_customer, by_payee):
-        def table(title, totals):
-            rows = Markup("").join(
-                Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>")
-                % (name, hours_minutes(round(hours * 60)))
-                for name, hours in sorted(totals.items(), key=lambda item: -item[1])
-            )
-            return Markup(
-                "<div class='col-6'><table class='table table-sm'>"
-                "<thead><tr><th>%s</th><th class='text-end'>%s</th></tr></thead>"
-                "<tbody>%s</tbody></table></div>"
-            ) % (title, self.env._("Hours"), rows)
+        """Lines, hours and billable hours per QuickBooks customer and per employee/vendor."""
 
-        return Markup("<div class='row'>%s%s</div>") % (
-            table(self.env._("QuickBooks customer"), by_customer),
-            table(self.env._("QuickBooks employee / vendor"), by_payee),
+        def rows(totals):
+            return [
+                {"name": name, **total.display(self.env)}
+                for name, total in sorted(totals.items(), key=lambda item: -item[1].minutes)
+            ]
+
+        return self.env["ir.qweb"]._render(
+            "noko_qbo.qbo_export_preview_summary",
+            {"customers": rows(by_customer), "payees": rows(by_payee)},
         )
 
     # ------------------------------------------------------------------ buttons
@@ -210,8 +296,35 @@ class QboExportPreview(models.TransientModel):
         self.ensure_one()
         check_caller(self, "write")
         self._qbo_sync_lists()
-        self._qbo_build(self.line_ids.line_id)
+        self._qbo_build(self._qbo_selected_lines())
         return self._qbo_action_reopen()
+
+    def _qbo_open_fix(self, fix_model, fix_id):
+        """The one place a problem's Fix leads: its mapping in a dialog over the preview
+        (saving it brings the preview back re-evaluated), else Settings (a whole page:
+        Settings cannot open in a dialog)."""
+        self.ensure_one()
+        check_caller(self)
+        if fix_model == "res.company":
+            return self.action_open_settings()
+        if fix_model not in FIX_VIEWS:
+            return False
+        target = self.env[fix_model].browse(fix_id).exists()
+        if not target:
+            return False
+        check_caller(target)  # the row names any id: the mapping must be the caller's to open
+        action = target._qbo_action_open()
+        action["views"] = [(self.env.ref(FIX_VIEWS[fix_model]).id, "form")]
+        action["context"] = {PREVIEW_CONTEXT_KEY: self.id, "dialog_size": "large"}
+        return action
+
+    @api.model
+    def _qbo_back_from_fix(self):
+        """After a fix dialog saved its mapping: the preview it came from, re-evaluated."""
+        preview = self.browse(self.env.context.get(PREVIEW_CONTEXT_KEY)).exists()
+        if not preview:
+            return {"type": "ir.actions.act_window_close"}
+        return preview.action_refresh()
 
     def action_confirm(self):
         """Approve and lock every previewed, not yet exported line and queue the export."""
@@ -224,7 +337,7 @@ class QboExportPreview(models.TransientModel):
         problem = self._qbo_connection_problem()
         if problem:
             raise UserError(problem)
-        lines = self.line_ids.line_id
+        lines = self._qbo_selected_lines()
         if not lines or not (self.count_ready or self.count_warning or self.count_blocked):
             raise UserError(
                 self.env._(
@@ -232,7 +345,54 @@ class QboExportPreview(models.TransientModel):
                     "Online or belong to another company."
                 )
             )
-        lines.check_access("read")
+        lines.check_access("read")  # one query for all of them
         run = self.env["qbo.export"]._qbo_start(lines, self.company_id)
         self.export_id = run
         return run._qbo_action_open()
+
+
+class Totals:
+    """Lines, minutes and billable minutes of one summary row."""
+
+    __slots__ = ("billable", "count", "minutes")
+
+    def __init__(self):
+        self.count = self.minutes = self.billable = 0
+
+    def add(self, plan):
+        self.count += 1
+        self.minutes += plan.minutes
+        self.billable += plan.minutes if plan.billable else 0
+
+    def display(self, env):
+        return {
+            "lines": count_of_lines(env, self.count),
+            "hours": hours_minutes(self.minutes),
+            "billable": hours_minutes(self.billable),
+        }
+
+
+class Cause(Totals):
+    """The lines one problem cause (code and record to fix) touches."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem):
+        super().__init__()
+        self.problem = problem
+
+    def order(self):
+        return (not self.problem.blocking, -self.count, self.problem.message)
+
+    def values(self, preview_id):
+        problem = self.problem
+        return {
+            "preview_id": preview_id,
+            "code": problem.code,
+            "message": problem.message,
+            "blocking": problem.blocking,
+            "fix_model": problem.fix_model or False,
+            "fix_res_id": problem.fix_id,
+            "count_lines": self.count,
+            "minutes": self.minutes,
+        }

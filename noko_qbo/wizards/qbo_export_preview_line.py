@@ -1,20 +1,18 @@
 from odoo import fields, models
 
-from ..models.qbo_access import check_caller
-
-#: Where a problem's fix lives (besides Settings): the mapping rows.
-FIXABLE_MODELS = ("qbo.project.mapping", "qbo.employee.mapping")
-
 PREVIEW_STATUSES = [
-    ("blocked", "Will not be sent"),
-    ("warning", "Sent, with a warning"),
+    ("blocked", "Not sent"),
+    ("warning", "Warning"),
     ("ready", "Ready"),
     ("skipped", "Skipped"),
 ]
 
 
 class QboExportPreviewLine(models.TransientModel):
-    """One timesheet line as the export would send it, with its problems."""
+    """One timesheet line as the export would send it, with its problems.
+
+    Written by ``qbo.export.preview._qbo_insert_lines`` (one INSERT for all).
+    """
 
     _name = "qbo.export.preview.line"
     _description = "QuickBooks Online export preview line"
@@ -44,15 +42,6 @@ class QboExportPreviewLine(models.TransientModel):
     fix_res_id = fields.Integer()
 
     def action_open_fix(self):
-        """Open the record whose setting fixes the problem (project, employee, settings)."""
+        """This line's first fixable problem, like its grouped problem's Fix."""
         self.ensure_one()
-        check_caller(self.preview_id)
-        if self.fix_model == "res.company":
-            return self.preview_id.action_open_settings()
-        if self.fix_model not in FIXABLE_MODELS:
-            return False
-        target = self.env[self.fix_model].browse(self.fix_res_id).exists()
-        if not target:
-            return False
-        check_caller(target)  # the row names any id: the mapping must be the caller's to open
-        return target._qbo_action_open()
+        return self.preview_id._qbo_open_fix(self.fix_model, self.fix_res_id)
