@@ -22,6 +22,7 @@ from . import (
     test_security,
     test_security_groups,
     test_security_http,
+    test_security_http_preview,
     test_token_refresh,
     test_tour_connect,
     test_webhook,

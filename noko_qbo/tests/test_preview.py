@@ -181,15 +181,11 @@ class TestPreview(ExportCase):
         # blocking causes first
         self.assertFalse(preview.problem_ids[-1].blocking)
         # only the project without a customer is offered to go without one
-        self.assertEqual(
-            preview.problem_ids.filtered("can_send_without_customer"), project
-        )
+        self.assertEqual(preview.problem_ids.filtered("can_send_without_customer"), project)
 
     def test_summary_per_customer_and_per_payee(self):
         self.make_lines(2, hours=1.5)
-        cool_cars = self.env["account.analytic.line"].search(
-            [("project_id", "=", self.project.id)]
-        )
+        cool_cars = self.env["account.analytic.line"].search([("project_id", "=", self.project.id)])
         nadia = self.make_lines(1, employee=self.nadia, hours=0.5)
         internal = self.make_lines(1, project=self.project_unmapped, hours=1)
         map_project(self.project_unmapped, without_customer=True)
@@ -251,8 +247,9 @@ class TestPreview(ExportCase):
         dialog = mapping.with_user(self.manager).with_context(**action["context"])
         dialog.payee_id = self.env["qbo.payee"].search([("name", "=", "John Johnson")])
         back = dialog.action_qbo_back_to_preview()
-        self.assertEqual((back["res_model"], back["res_id"], back["target"]),
-                         (preview._name, preview.id, "new"))
+        self.assertEqual(
+            (back["res_model"], back["res_id"], back["target"]), (preview._name, preview.id, "new")
+        )
         self.assertFalse(preview.problem_ids)
         self.assertEqual(preview.count_ready, 2)
         self.assertEqual(preview.line_ids.payee_id.name, "John Johnson")
