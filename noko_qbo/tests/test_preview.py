@@ -13,9 +13,10 @@ class TestPreview(ExportCase):
         return preview.line_ids.filtered(lambda row: row.line_id in line)
 
     def test_preview_shows_what_each_line_becomes(self):
-        emily = self.make_lines(1, hours=1.75)
+        emily = self.make_lines(1, hours=1.75, name="x" * 4100)  # a warning: a row of its own
         nadia = self.make_lines(1, employee=self.nadia, hours=0.5)
         preview = self.preview(emily | nadia)
+        self.assertEqual(preview.timesheet_ids, emily | nadia)
         row = self._line_of(preview, emily)
         self.assertEqual(row.customer_id, self.customer_cool_cars)
         self.assertEqual(row.payee_id.name, "Emily Platt")
@@ -24,12 +25,13 @@ class TestPreview(ExportCase):
         self.assertEqual(row.duration, "1:45")
         self.assertTrue(row.billable)
         self.assertEqual(row.hourly_rate, 95)  # Emily's bill rate in QuickBooks
-        self.assertEqual(row.status, "ready")
-        self.assertEqual(self._line_of(preview, nadia).payee_type, "vendor")
-        self.assertEqual((preview.count_lines, preview.count_ready), (2, 2))
+        self.assertEqual(row.status, "warning")
+        self.assertFalse(self._line_of(preview, nadia))  # ready: only in All lines
+        self.assertEqual((preview.count_lines, preview.count_ready), (2, 1))
         self.assertAlmostEqual(preview.hours_total, 2.25)
         self.assertAlmostEqual(preview.hours_billable, 2.25)  # both at QuickBooks rates
         self.assertIn("Cool Cars", preview.summary_html)
+        self.assertIn("Nadia Petrova (Vendor)", preview.summary_html)
         self.assertFalse(preview.connection_problem)
 
     def test_preview_reports_problems_and_links_to_the_fix(self):
@@ -124,21 +126,22 @@ class TestPreview(ExportCase):
             preview = self.preview(lines)
             self.env.flush_all()
             counts[size] = self.cr.sql_log_count - start
-            self.assertEqual(len(preview.line_ids), size)
+            self.assertEqual(len(preview.timesheet_ids), size)
+            self.assertEqual(len(preview.line_ids), size)  # all blocked: a row each
             self.assertEqual(len(preview.problem_ids), 5)  # 5 unmapped workers, 1 row each
         self.assertEqual(counts[20], counts[60], counts)
 
     def test_confirm_queries_do_not_grow_with_the_lines_it_reads(self):
         """Confirm reads the previewed lines and checks their access in one go."""
-        self.preview(self.make_lines(1))  # warm-up
         counts = {}
-        for size in (20, 60):
+        for size in (1, 20, 60):  # 1: a warm-up (rules and groups read once)
             preview = self.preview(self.make_lines(size))
             self.env.flush_all()
             self.env.invalidate_all()
             start = self.cr.sql_log_count
-            lines = preview._qbo_selected_lines()
+            lines = preview.timesheet_ids
             lines.check_access("read")
+            lines.mapped("qbo_state")  # what the confirmation reads first
             counts[size] = self.cr.sql_log_count - start
             self.assertEqual(len(lines), size)
         self.assertEqual(counts[20], counts[60], counts)
@@ -214,8 +217,11 @@ class TestPreview(ExportCase):
         self.assertEqual((action["res_model"], action["res_id"]), (preview._name, preview.id))
         self.assertFalse(preview.problem_ids)
         self.assertEqual(preview.count_ready, 1)
-        row = preview.line_ids
-        self.assertEqual((row.status, row.billable, row.customer_id.id), ("ready", False, False))
+        self.assertFalse(preview.line_ids)
+        self.assertRegex(
+            str(preview.summary_html),
+            r"internal time\)</td>\s*<td[^>]*>1 line</td>\s*<td[^>]*>1:30</td>\s*<td[^>]*>0:00<",
+        )
 
     def test_send_without_customer_is_only_for_a_missing_customer(self):
         line = self.make_lines(1, employee=self.nobody, project=self.project_unmapped)
@@ -252,7 +258,8 @@ class TestPreview(ExportCase):
         )
         self.assertFalse(preview.problem_ids)
         self.assertEqual(preview.count_ready, 2)
-        self.assertEqual(preview.line_ids.payee_id.name, "John Johnson")
+        self.assertFalse(preview.line_ids)
+        self.assertIn("John Johnson (Employee)", preview.summary_html)
 
     def test_fix_dialog_without_a_preview_just_closes(self):
         mapping = employee_mapping(self.nobody).with_user(self.manager)
@@ -278,7 +285,7 @@ class TestPreview(ExportCase):
             active_domain=[("id", "in", lines.ids)],
         ).action_open_from_timesheets()
         preview = Preview.browse(action["res_id"])
-        self.assertEqual(preview.line_ids.line_id, lines)
+        self.assertEqual(preview.timesheet_ids, lines)
 
     def test_list_button_is_in_the_timesheet_list_for_managers_only(self):
         view = self.env.ref("hr_timesheet.hr_timesheet_line_tree")

@@ -201,7 +201,7 @@ class TestDeletedInQuickBooks(SyncCase):
         self.assertEqual(line.qbo_state, "draft")
         self.assertEqual(len(self.notes(run, "released")), 1)
         preview = self.env["qbo.export.preview"].browse(action["res_id"])
-        self.assertEqual(preview.line_ids.line_id, line)
+        self.assertEqual(preview.timesheet_ids, line)
         with self.env.cr.savepoint():
             self.export(line)
         self.assertEqual(line.qbo_state, "exported")

@@ -4,11 +4,13 @@ Thin: the plan comes from ``account.analytic.line._qbo_time_activity_plans``
 (set-based); this wizard stores it for display, groups its problems by cause,
 sums it up per customer and payee, and confirms it.
 
-What is stored, and why so: one ``qbo.export.preview.line`` per selected line
-(the Lines tab, paginated), written by one ``INSERT`` (the ORM's create costs
-about a second per 10,000 rows); one ``qbo.export.preview.problem`` per cause
-(code and record to fix); the summary as an HTML table rendered once. The
-selected lines are read back from the preview lines by one query.
+What is stored, and why so (10,000 lines: the ORM's create of one row per line
+cost a second, and even one INSERT pays a foreign key check per row and
+column): the selected lines as a many2many (``timesheet_ids``, one INSERT of
+id pairs; the All lines tab lists the timesheets themselves, 80 a page); a
+``qbo.export.preview.line`` only for the lines with a problem, written by one
+INSERT; one ``qbo.export.preview.problem`` per cause (code and record to fix);
+the summary as an HTML table rendered once.
 """
 
 import logging
@@ -71,7 +73,20 @@ class QboExportPreview(models.TransientModel):
     _description = "QuickBooks Online export preview"
 
     company_id = fields.Many2one("res.company", required=True, readonly=True)
-    line_ids = fields.One2many("qbo.export.preview.line", "preview_id", readonly=True)
+    timesheet_ids = fields.Many2many(
+        "account.analytic.line",
+        "qbo_export_preview_timesheet_rel",
+        "preview_id",
+        "line_id",
+        string="Timesheet Lines",
+        readonly=True,
+    )
+    line_ids = fields.One2many(
+        "qbo.export.preview.line",
+        "preview_id",
+        string="Lines with problems",
+        readonly=True,
+    )
     problem_ids = fields.One2many("qbo.export.preview.problem", "preview_id", readonly=True)
     connection_problem = fields.Text(readonly=True)
     count_lines = fields.Integer("Entries", readonly=True)
@@ -135,23 +150,10 @@ class QboExportPreview(models.TransientModel):
             "context": {"dialog_size": "extra-large"},
         }
 
-    def _qbo_selected_lines(self):
-        """The previewed timesheet lines, in one query whatever their number."""
-        self.ensure_one()
-        self.env["qbo.export.preview.line"].flush_model(["preview_id", "line_id"])
-        self.env.cr.execute(
-            SQL(
-                "SELECT line_id FROM qbo_export_preview_line "
-                "WHERE preview_id = %s AND line_id IS NOT NULL",
-                self.id,
-            )
-        )
-        return self.env["account.analytic.line"].browse(row[0] for row in self.env.cr.fetchall())
-
     # ------------------------------------------------------------------ build
 
     def _qbo_build(self, lines):
-        """Evaluate ``lines`` (read-access checked): store their rows, causes and totals."""
+        """Evaluate ``lines`` (read-access checked): store them, their problems and totals."""
         self.ensure_one()
         lines.check_access("read")
         plans = lines._qbo_time_activity_plans(self.company_id)
@@ -175,8 +177,10 @@ class QboExportPreview(models.TransientModel):
                     if not problem.fix_id:  # no record names the cause: its sentence does
                         cause += (problem.message,)
                     causes.setdefault(cause, Cause(problem)).add(plan)
-            rows.append(self._qbo_line_row(line, plan, status))
+            if plan.problems:
+                rows.append(self._qbo_line_row(line, plan, status))
         self._qbo_clear()
+        self.timesheet_ids = lines
         self._qbo_insert_lines(rows)
         self.env["qbo.export.preview.problem"].create(
             [cause.values(self.id) for cause in sorted(causes.values(), key=Cause.order)]
@@ -230,7 +234,7 @@ class QboExportPreview(models.TransientModel):
         self.invalidate_recordset(["line_ids"])
 
     def _qbo_insert_lines(self, rows):
-        """All preview lines in one INSERT: they are the preview's own, read-only rows."""
+        """The lines with problems in one INSERT: the preview's own, read-only rows."""
         if not rows:
             return
         uid = self.env.uid
@@ -296,7 +300,7 @@ class QboExportPreview(models.TransientModel):
         self.ensure_one()
         check_caller(self, "write")
         self._qbo_sync_lists()
-        self._qbo_build(self._qbo_selected_lines())
+        self._qbo_build(self.timesheet_ids)
         return self._qbo_action_reopen()
 
     def _qbo_open_fix(self, fix_model, fix_id):
@@ -337,7 +341,7 @@ class QboExportPreview(models.TransientModel):
         problem = self._qbo_connection_problem()
         if problem:
             raise UserError(problem)
-        lines = self._qbo_selected_lines()
+        lines = self.timesheet_ids  # one query, whatever their number
         if not lines or not (self.count_ready or self.count_warning or self.count_blocked):
             raise UserError(
                 self.env._(
