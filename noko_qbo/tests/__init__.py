@@ -25,5 +25,6 @@ from . import (
     test_security_http_preview,
     test_token_refresh,
     test_tour_connect,
+    test_tour_month_end,
     test_webhook,
 )
