@@ -1,7 +1,7 @@
 """Browser benchmark: a QuickBooks manager opens the export preview of N lines in Chromium.
 
 Not a timed test: it prints figures, never pass/fail. A real Odoo server
-(``bench_workers.OdooServer``, 2 workers) and a ``qbo_sandbox`` process; N draft
+(``bench_workers.OdooServer``, one worker) and a ``qbo_sandbox`` process; N draft
 lines made by ``bench_export.Bench`` (mapped projects and employees); then
 Chromium headless at 1366x768 (DevTools protocol), logged in as a QuickBooks
 manager, on All Timesheets, runs the list's "Export to QuickBooks
@@ -60,6 +60,7 @@ MEASURE = """
         return document.querySelector(selector);
     };
     const t0 = performance.now();
+    performance.clearResourceTimings();
     env.services.action.doAction(%(action)s, {
         additionalContext: {
             active_model: "account.analytic.line", active_ids: [], active_domain: %(domain)s,
@@ -67,6 +68,14 @@ MEASURE = """
     });
     await wait(".modal .o_qbo_preview_summary");
     const opened = performance.now() - t0;
+    // where the time went: the requests of the opening, by route
+    const requests = {};
+    for (const entry of performance.getEntriesByType("resource")) {
+        const route = new URL(entry.name).pathname.replace("/web/dataset/call_kw/", "");
+        if (route.startsWith("/web/action") || route.includes("qbo.export.preview")) {
+            requests[route] = (requests[route] || 0) + entry.duration / 1000;
+        }
+    }
     const tab = [...document.querySelectorAll(".modal .o_notebook .nav-link")].find(
         (link) => link.textContent.trim() === "All lines"
     );
@@ -78,6 +87,7 @@ MEASURE = """
     const pager = document.querySelector(".modal .o_field_widget[name=timesheet_ids] .o_pager");
     return {
         opened: opened / 1000,
+        requests,
         lines: lines / 1000,
         rows: document.querySelectorAll(".modal [name=timesheet_ids] .o_data_row").length,
         pager: pager ? pager.textContent.replace(/\\s+/g, " ").trim() : "",
@@ -202,7 +212,11 @@ def measure(server, database, action_id, domain, args, workdir):
         browser.send("Network.setCookie", name="session_id", value=session, url=server.url)
         browser.send("Page.navigate", url=server.url + TIMESHEETS_URL)
         browser.wait_for(".o_list_view .o_data_row")
-        figures = browser.evaluate(MEASURE % {"action": action_id, "domain": json.dumps(domain)})
+        script = MEASURE % {"action": action_id, "domain": json.dumps(domain)}
+        figures = browser.evaluate(script)  # the first opening: the workers' caches are cold
+        browser.evaluate("document.querySelector('.modal .btn-close').click()")
+        browser.wait_for("body:not(:has(.modal))")
+        figures["again"] = browser.evaluate(script)
         if args.screenshot:
             png = browser.send("Page.captureScreenshot")["data"]
             Path(args.screenshot).write_bytes(base64.b64decode(png))
@@ -230,7 +244,8 @@ def main(argv=None):
             bench_export.CLIENT_SECRET,
             workdir / "sandbox.log",
         )
-        server = bench_workers.OdooServer(odoo, workdir, database, workers=2)
+        # one worker: the second opening meets the caches the first one filled
+        server = bench_workers.OdooServer(odoo, workdir, database, workers=1)
         log(f"creating database {database} (noko_qbo)...")
         install_addon(odoo, server.config, database, workdir / "install.log", modules="noko_qbo")
         action_id, domain = prepare(server, sandbox, database, args)
@@ -238,15 +253,19 @@ def main(argv=None):
         figures = measure(server, database, action_id, domain, args, workdir)
     finally:
         bench_workers._cleanup(server, sandbox, odoo, database, workdir, args.keep_db)
-    verdict = "within" if figures["opened"] < TARGET_SECONDS else "OVER"
     print(
         f"\nnoko_qbo preview in Chromium {WINDOW[0]}x{WINDOW[1]}: {figures['selected']} lines "
-        f"selected (whole filter)\n"
-        f"  open (click -> dialog with problems and summary): {figures['opened']:.2f} s "
-        f"({verdict} {TARGET_SECONDS:g} s)\n"
-        f"  All lines tab: {figures['rows']} rows shown ({figures['pager']}) in "
-        f"{figures['lines']:.2f} s"
+        "selected (whole filter)"
     )
+    for label, run in (("first opening", figures), ("second opening", figures["again"])):
+        verdict = "within" if run["opened"] < TARGET_SECONDS else "OVER"
+        print(
+            f"  {label}: click -> dialog with problems and summary {run['opened']:.2f} s "
+            f"({verdict} {TARGET_SECONDS:g} s); All lines tab {run['rows']} rows "
+            f"({run['pager']}) in {run['lines']:.2f} s"
+        )
+        for route, seconds in sorted(run["requests"].items(), key=lambda item: -item[1]):
+            print(f"    request {route}: {seconds:.2f} s")
     return 0
 
 
