@@ -83,13 +83,3 @@ def notification(env, message, kind):
             "next": {"type": "ir.actions.client", "tag": "soft_reload"},
         },
     }
-
-
-def count_of_lines(env, count):
-    """``1 line`` / ``2 lines``: the one wording of a number of timesheet lines.
-
-    Two sentences, not an ``s`` glued on, so that each language words both.
-    """
-    if count == 1:
-        return env._("1 line")
-    return env._("%(count)s lines", count=count)

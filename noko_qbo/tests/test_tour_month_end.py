@@ -1,26 +1,17 @@
 """The manager's month-end in a real browser (Odoo tour, Chromium headless, 1366x768).
 
-``NOKO_QBO_SCREENSHOTS=<dir>``: the tour's screenshots (``screenshot_preview.png``)
-are written there, for the README (``noko_qbo/static/description``).
+``NOKO_QBO_SCREENSHOTS=noko_qbo/static/description``: the README's
+``screenshot_preview.png`` (and ``screenshot_preview_lines.png``), see ``tour_common``.
 """
 
-import base64
-import os
-from pathlib import Path
-from unittest.mock import patch
-
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import ChromeBrowser
 
 from .common import QboSetupMixin
-
-SCREENSHOT_SIGNAL = "noko_qbo screenshot: "
+from .tour_common import QboTourMixin
 
 
 @tagged("post_install", "-at_install")
-class TestTourMonthEnd(QboSetupMixin, HttpCase):
-    browser_size = "1366x768"
-
+class TestTourMonthEnd(QboTourMixin, QboSetupMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -74,29 +65,9 @@ class TestTourMonthEnd(QboSetupMixin, HttpCase):
             }
         )
 
-    def _capture_screenshots(self):
-        """Save a PNG when the tour asks (``SCREENSHOT_SIGNAL``), if a folder is given."""
-        folder = os.environ.get("NOKO_QBO_SCREENSHOTS")
-        handle_console = ChromeBrowser._handle_console
-
-        def capture(browser, type, args=None, stackTrace=None, **kw):  # noqa: A002
-            message = str(browser._from_remoteobject(args[0])) if args else ""
-            if folder and message.startswith(SCREENSHOT_SIGNAL):
-                name = message[len(SCREENSHOT_SIGNAL) :]
-                future = browser._websocket_send("Page.captureScreenshot", with_future=True)
-
-                def save(done):
-                    png = base64.b64decode(done.result()["data"])
-                    Path(folder, f"screenshot_{name}.png").write_bytes(png)
-
-                future.add_done_callback(save)
-            return handle_console(browser, type, args, stackTrace, **kw)
-
-        return patch.object(ChromeBrowser, "_handle_console", capture)
-
     def test_month_end_filter_export_fix_in_dialog_confirm(self):
-        with self._capture_screenshots():
-            self.start_tour("/odoo", "noko_qbo_month_end", login="tour_manager", timeout=120)
+        self.start_tour("/odoo", "noko_qbo_month_end", login="tour_manager", timeout=120)
+        self.assertEqual(self.qbo_screenshots, ["screenshot_preview", "screenshot_preview_lines"])
         self.assertEqual(
             self.env["qbo.employee.mapping"]
             ._qbo_for(self.unmapped)[self.unmapped.id]

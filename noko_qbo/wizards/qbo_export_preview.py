@@ -22,7 +22,7 @@ from odoo.tools import SQL
 
 from ..const import SETTINGS_ACTION
 from ..models.qbo_access import check_caller
-from ..models.qbo_user_message import count_of_lines
+from ..models.qbo_user_message import count_lines
 from ..qbo.errors import QboFault
 
 _logger = logging.getLogger(__name__)
@@ -370,7 +370,7 @@ class Totals:
 
     def display(self, env):
         return {
-            "lines": count_of_lines(env, self.count),
+            "lines": count_lines(env, self.count),
             "hours": hours_minutes(self.minutes),
             "billable": hours_minutes(self.billable),
         }

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 
 from ..models.qbo_access import check_caller
-from ..models.qbo_user_message import count_of_lines
+from ..models.qbo_user_message import count_lines
 from .qbo_export_preview import hours_minutes
 
 #: Problem codes meaning "no QuickBooks customer found for the project": the cases
@@ -34,7 +34,7 @@ class QboExportPreviewProblem(models.TransientModel):
     @api.depends("count_lines", "minutes", "code")
     def _compute_lines_label(self):
         for problem in self:
-            problem.lines_label = count_of_lines(self.env, problem.count_lines)
+            problem.lines_label = count_lines(self.env, problem.count_lines)
             problem.duration = hours_minutes(problem.minutes)
             problem.can_send_without_customer = problem.code in NO_CUSTOMER_CODES
 

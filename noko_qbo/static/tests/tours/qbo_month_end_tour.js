@@ -5,16 +5,9 @@
  * Run by noko_qbo/tests/test_tour_month_end.py.
  */
 import { registry } from "@web/core/registry";
+import { qboScreenshot } from "@noko_qbo/../tests/tours/qbo_tour_screenshot";
 
 const PROBLEMS = ".modal .o_field_widget[name=problem_ids]";
-
-/** Asks the test to capture the page (see test_tour_month_end.py), then lets it. */
-function screenshot(name) {
-    return async () => {
-        console.log(`noko_qbo screenshot: ${name}`);
-        await new Promise((resolve) => setTimeout(resolve, 700));
-    };
-}
 
 registry.category("web_tour.tours").add("noko_qbo_month_end", {
     url: "/odoo/action-hr_timesheet.timesheet_action_all",
@@ -47,21 +40,16 @@ registry.category("web_tour.tours").add("noko_qbo_month_end", {
             content: "The preview groups the unmapped employee's lines in one problem",
             trigger: `${PROBLEMS} .o_data_row:contains(Tour Unmapped Person):contains(2 lines)`,
         },
-        {
-            content: "Capture the preview",
-            trigger: ".modal .o_qbo_preview_summary",
-            run: screenshot("preview"),
-        },
+        qboScreenshot("screenshot_preview", ".modal .o_qbo_preview_summary"),
         {
             content: "The lines with problems, what each becomes",
             trigger: ".modal .o_notebook a:contains(Lines with problems)",
             run: "click",
         },
-        {
-            content: "Capture the lines",
-            trigger: ".modal .o_field_widget[name=line_ids] .o_data_row:contains(Tour Unmapped Person)",
-            run: screenshot("preview_lines"),
-        },
+        qboScreenshot(
+            "screenshot_preview_lines",
+            ".modal .o_field_widget[name=line_ids] .o_data_row:contains(Tour Unmapped Person)"
+        ),
         {
             content: "Fix: the employee mapping opens in a dialog",
             trigger: `${PROBLEMS} .o_data_row:contains(Tour Unmapped Person) button[name=action_open_fix]`,
