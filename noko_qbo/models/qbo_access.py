@@ -58,3 +58,19 @@ def _outside_companies(records):
     return records.filtered(
         lambda record: _company_of(record) and _company_of(record) not in allowed
     )
+
+
+def check_read(records):
+    """Raise ``AccessError`` unless the caller may read every one of ``records``: one query.
+
+    For thousands of lines (an export preview): Odoo 19's ``check_access`` tests each
+    record against the record rules in Python, which takes seconds for 10,000 timesheets
+    of a timesheet approver; a search applies the same rules in SQL. The first record
+    the search leaves out gets Odoo's own check, and its error naming it.
+    """
+    if records.env.su or not records:
+        return
+    readable = records.search([("id", "in", records.ids)], order="id")
+    forbidden = records - readable
+    if forbidden:
+        forbidden[:1].check_access("read")

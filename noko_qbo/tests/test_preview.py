@@ -1,8 +1,9 @@
 from datetime import date
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models.qbo_access import check_read
 from .common import employee_mapping, map_employee, map_project, project_mapping
 from .test_export_flow import ExportCase
 
@@ -140,11 +141,17 @@ class TestPreview(ExportCase):
             self.env.invalidate_all()
             start = self.cr.sql_log_count
             lines = preview.timesheet_ids
-            lines.check_access("read")
+            check_read(lines)
             lines.mapped("qbo_state")  # what the confirmation reads first
             counts[size] = self.cr.sql_log_count - start
             self.assertEqual(len(lines), size)
         self.assertEqual(counts[20], counts[60], counts)
+
+    def test_read_check_of_many_lines_refuses_one_unreadable_line(self):
+        lines = self.make_lines(3)
+        check_read(lines.with_user(self.manager))  # an approver reads them all
+        with self.assertRaises(AccessError):
+            check_read(lines.with_user(self.timesheet_user))  # not their own timesheets
 
     # ------------------------------------------------------------------ grouped problems
 
