@@ -59,7 +59,8 @@ class TestPreview(ExportCase):
         self.assertEqual(set(self._line_of(preview, long_day).mapped("status")), {"warning"})
         self.assertIn("24", self._line_of(preview, long_day)[0].problem)
         self.assertEqual(self._line_of(preview, long_text).status, "warning")
-        self.assertEqual(self._line_of(preview, exported).status, "skipped")
+        self.assertFalse(self._line_of(preview, exported))  # All lines: its badge says Exported
+        self.assertIn(exported, preview.timesheet_ids)
         self.assertEqual(preview.count_skipped, 2)
         self.assertEqual(preview.count_blocked, 2)
         # another company's line is listed, skipped, and left draft on confirm

@@ -177,7 +177,7 @@ class QboExportPreview(models.TransientModel):
                     if not problem.fix_id:  # no record names the cause: its sentence does
                         cause += (problem.message,)
                     causes.setdefault(cause, Cause(problem)).add(plan)
-            if plan.problems:
+            if plan.problems and not self._qbo_in_quickbooks(line, status):
                 rows.append(self._qbo_line_row(line, plan, status))
         self._qbo_clear()
         self._qbo_insert_timesheets(lines)
@@ -199,6 +199,12 @@ class QboExportPreview(models.TransientModel):
                 "summary_html": self._qbo_summary_html(by_customer, by_payee),
             }
         )
+
+    @api.model
+    def _qbo_in_quickbooks(self, line, status):
+        """Skipped because QBO has it (or deleted it): All lines says so on its badge, so it
+        gets no row (re-selecting a month already exported stays fast)."""
+        return status == "skipped" and line.qbo_state in ("exported", "deleted")
 
     def _qbo_line_row(self, line, plan, status):
         """One preview line's column values (``LINE_COLUMNS`` order)."""
