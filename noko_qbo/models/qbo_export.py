@@ -159,59 +159,44 @@ class QboExport(models.Model):
         lines = lines.sudo().exists()
         lines._qbo_lock_rows()
         lines.invalidate_recordset(["qbo_state", "qbo_time_activity_id", "company_id"])
-        lines.fetch(["date", "employee_id", "project_id", "unit_amount", "company_id"])
+        lines.fetch(["company_id", "qbo_state", "qbo_time_activity_id", "unit_amount"])
         run = self.sudo().create(
             {"company_id": company.id, "user_id": self.env.uid, **(values or {})}
         )
         run.message_subscribe(partner_ids=self.env.user.partner_id.ids)
-        Result = self.env["qbo.export.result"]
-        results, approved_ids = [], []
-        for line in lines.sorted(lambda line: (line.date, line.id)):
-            values = {
-                "export_id": run.id,
-                "line_id": line.id,
-                "date": line.date,
-                "employee_id": line.employee_id.id,
-                "project_id": line.project_id.id,
-                "unit_amount": line.unit_amount,
-            }
-            skip = line._qbo_skip_reason(company)
-            if skip:
-                values.update(
-                    state="skipped", message=skip, cause=Result._qbo_skip_cause(line, skip)
-                )
-            else:
-                approved_ids.append(line.id)
-            results.append(values)
-        results = Result.sudo().create(results)
-        lines.browse(approved_ids)._qbo_internal().write(
-            {"qbo_state": "approved", "qbo_export_id": run.id, "qbo_error": False}
-        )
+        skipped = {}
+        for line in lines:
+            if skip := line._qbo_skip_reason(company):
+                skipped[line] = skip
+        pending = self.env["qbo.export.result"].sudo()._qbo_create_for(run, lines, skipped)
+        (lines - lines.browse([line.id for line in skipped]))._qbo_mark_approved(run)
         if plans:
-            run._qbo_fail_blocked(results, plans)
-        run._qbo_enqueue()
+            pending -= run._qbo_fail_blocked(pending, plans)
+        run._qbo_enqueue(pending)
         return run.sudo(self.env.su)
 
-    def _qbo_fail_blocked(self, results, plans):
-        """Blocked lines need attention at once, one write per reason (they stay approved)."""
+    def _qbo_fail_blocked(self, pending, plans):
+        """Blocked lines need attention at once, one write per reason (they stay approved);
+        returns their results."""
         by_message = defaultdict(list)
-        for result in results.filtered(lambda r: r.state == "pending"):
+        for result in pending:
             plan = plans.get(result.line_id.id)
             if plan and plan.blocked:
                 by_message[result._qbo_blocked_message(plan)].append(result.id)
         for message, ids in by_message.items():
-            results.browse(ids)._qbo_set_failed(message)
+            pending.browse(ids)._qbo_set_failed(message)
+        return pending.browse([result_id for ids in by_message.values() for result_id in ids])
 
     def _qbo_chunk_size(self):
         param = self.env["ir.config_parameter"].sudo().get_param(CHUNK_SIZE_PARAM)
         return max(1, int(param or DEFAULT_CHUNK_SIZE))
 
-    def _qbo_enqueue(self):
-        """One job per chunk (date order: a chunk's reconciliation looks up few dates),
-        chained so one run sends one chunk at a time, then a summary job.
+    def _qbo_enqueue(self, pending):
+        """One job per chunk of the ``pending`` results (in date order: a chunk's
+        reconciliation looks up few dates), chained so one run sends one chunk at a
+        time, then a summary job.
         """
         self.ensure_one()
-        pending = self.result_ids.filtered(lambda result: result.state == "pending")
         size = self._qbo_chunk_size()
         chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
         delayables = [

@@ -56,6 +56,57 @@ class QboExportResult(models.Model):
         for result in self:
             result.priority = RESULT_PRIORITY.index(result.state)
 
+    @api.model
+    def _qbo_create_for(self, run, lines, skipped):
+        """Record ``run``'s results of ``lines``, in date order: pending, or ``skipped``
+        (``{line: reason}``); returns the pending ones. One statement for a whole
+        confirmation, as for bindings: an ORM create of 10,000 results (and of their
+        stored related fields) costs seconds.
+        """
+        lines.flush_recordset(["date", "employee_id", "project_id", "unit_amount"])
+        skips = list(skipped.items())
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO qbo_export_result
+                       (export_id, company_id, line_id, date, employee_id, project_id,
+                        unit_amount, state, message, cause, priority,
+                        create_uid, create_date, write_uid, write_date)
+                   SELECT %(run)s, %(company)s, line.id, line.date, line.employee_id,
+                          line.project_id, line.unit_amount,
+                          CASE WHEN skip.id IS NULL THEN 'pending' ELSE 'skipped' END,
+                          skip.message, skip.cause,
+                          CASE WHEN skip.id IS NULL THEN %(pending)s ELSE %(skipped)s END,
+                          %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+                     FROM account_analytic_line AS line
+                LEFT JOIN unnest(%(skip_ids)s::int[], %(messages)s::text[], %(causes)s::varchar[])
+                          AS skip(id, message, cause) ON skip.id = line.id
+                    WHERE line.id = ANY(%(ids)s)
+                 ORDER BY line.date, line.id
+                RETURNING id, state = 'pending'""",
+                run=run.id,
+                company=run.company_id.id,
+                pending=RESULT_PRIORITY.index("pending"),
+                skipped=RESULT_PRIORITY.index("skipped"),
+                uid=self.env.uid,
+                skip_ids=[line.id for line, _reason in skips],
+                messages=[reason for _line, reason in skips],
+                causes=[self._qbo_skip_cause(line, reason) for line, reason in skips],
+                ids=lines.ids,
+            )
+        )
+        pending = self.browse(sorted(row[0] for row in self.env.cr.fetchall() if row[1]))
+        # the run's stored counts follow its results: recomputed at the next flush
+        run.invalidate_recordset(["result_ids"])
+        for name in (
+            "count_total",
+            "count_exported",
+            "count_skipped",
+            "count_failed",
+            "count_pending",
+        ):
+            self.env.add_to_compute(run._fields[name], run)
+        return pending
+
     def _qbo_set_exported(self, qbo_id, outcome, changes=(), billable_status=None):
         """QBO holds the line now: bind its Id on the result and on the line."""
         self.ensure_one()

@@ -11,6 +11,7 @@ change a locked line.
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
+from odoo.tools import SQL
 
 from ...const import LINE_STATES, LOCKED_STATES, MANAGER_GROUP
 from ..qbo_user_message import count_lines
@@ -280,6 +281,30 @@ class AccountAnalyticLine(models.Model):
             line.project_id.display_name or "",
         ]
         return ", ".join(part for part in parts if part)
+
+    def _qbo_mark_approved(self, run):
+        """Approved and locked, waiting to be sent by ``run``: one statement for them all.
+
+        Bookkeeping fields no other field depends on (see ``_qbo_mark_exported_many``);
+        an ORM write through hr_timesheet's would cost seconds for 10,000 lines.
+        """
+        if not self:
+            return
+        fields_set = ["qbo_state", "qbo_export_id", "qbo_error"]
+        self.flush_recordset(fields_set)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE account_analytic_line
+                      SET qbo_state = 'approved', qbo_export_id = %(run)s, qbo_error = NULL,
+                          write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                    WHERE id = ANY(%(ids)s)""",
+                run=run.id,
+                uid=self.env.uid,
+                ids=self.ids,
+            )
+        )
+        self.invalidate_recordset([*fields_set, "write_uid", "write_date"])
+        run.invalidate_recordset(["timesheet_ids"])
 
     def _qbo_lock_rows(self):
         """Row-lock the lines so a running export, a confirmation and an unlock never cross.
