@@ -1,7 +1,8 @@
 """The manager's month-end in a real browser (Odoo tour, Chromium headless, 1366x768).
 
 ``NOKO_QBO_SCREENSHOTS=noko_qbo/static/description``: the README's
-``screenshot_preview.png`` (and ``screenshot_preview_lines.png``), see ``tour_common``.
+``screenshot_preview.png`` (and ``screenshot_preview_lines.png``) and
+``screenshot_export_run.png``, see ``tour_common``.
 """
 
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -78,3 +79,11 @@ class TestTourMonthEnd(QboTourMixin, QboSetupMixin, HttpCase):
         self.assertEqual(len(run), 1)
         self.assertEqual(run.result_ids.line_id, self.lines)
         self.assertEqual(set(self.lines.mapped("qbo_state")), {"approved"})
+        # the jobs send it (this test's thread performs them), then the run as it ends
+        run._qbo_export_chunk(run.result_ids)
+        run._qbo_finish()
+        self.assertEqual(set(self.lines.mapped("qbo_state")), {"exported"})
+        self.start_tour(
+            f"/odoo/qbo.export/{run.id}", "noko_qbo_export_run_done", login="tour_manager"
+        )
+        self.assertEqual(self.qbo_screenshots[-1], "screenshot_export_run")

@@ -88,3 +88,21 @@ registry.category("web_tour.tours").add("noko_qbo_month_end", {
         },
     ],
 });
+
+/**
+ * The same run once its jobs have sent it (the test performs them): its results
+ * by cause and the summary in the chatter.
+ */
+registry.category("web_tour.tours").add("noko_qbo_export_run_done", {
+    steps: () => [
+        {
+            content: "The run is done",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Done)",
+        },
+        {
+            content: "Its summary is in the chatter",
+            trigger: ".o-mail-Chatter .o-mail-Message:contains(exported)",
+        },
+        qboScreenshot("screenshot_export_run", ".o-mail-Chatter .o-mail-Message"),
+    ],
+});
