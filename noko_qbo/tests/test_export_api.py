@@ -18,10 +18,7 @@ class TestExportApi(SecurityHttpMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls._qbo_setup_class()
-        with cls._qbo_test_cursor_allowed():
-            cls.company.sudo()._qbo_read_company(cls.company.sudo()._qbo_client())
-        cls._security_setup()
+        cls._security_setup_connected()
         env, A = cls.env, cls.company_a
         map_project(cls.project_a, A, customer_id=cls.customer_a.id)
         map_employee(cls.emp_ts, cls.payee_a)

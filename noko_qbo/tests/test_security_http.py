@@ -136,6 +136,14 @@ class SecurityHttpMixin(QboSetupMixin):
     """
 
     @classmethod
+    def _security_setup_connected(cls):
+        """The class's sandbox with company A connected and read, then the users and data."""
+        cls._qbo_setup_class()
+        with cls._qbo_test_cursor_allowed():
+            cls.company.sudo()._qbo_read_company(cls.company.sudo()._qbo_client())
+        cls._security_setup()
+
+    @classmethod
     def _security_setup(cls):
         env = cls.env
         cls.company_a = cls.company
@@ -487,10 +495,7 @@ class TestSecurityHttp(SecurityHttpMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls._qbo_setup_class()
-        with cls._qbo_test_cursor_allowed():
-            cls.company.sudo()._qbo_read_company(cls.company.sudo()._qbo_client())
-        cls._security_setup()
+        cls._security_setup_connected()
 
     # ------------------------------------------------------------------ 1. entry points
 
@@ -2688,10 +2693,7 @@ class TestOAuthCallbackAttacks(SecurityHttpMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls._qbo_setup_class()
-        with cls._qbo_test_cursor_allowed():
-            cls.company.sudo()._qbo_read_company(cls.company.sudo()._qbo_client())
-        cls._security_setup()
+        cls._security_setup_connected()
         cls.other_realm = cls.sandbox.seed({"CompanyInfo": {"CompanyName": "Someone Else Inc"}})
 
     def setUp(self):

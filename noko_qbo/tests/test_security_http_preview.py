@@ -18,10 +18,7 @@ class TestSecurityHttpPreview(SecurityHttpMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls._qbo_setup_class()
-        with cls._qbo_test_cursor_allowed():
-            cls.company.sudo()._qbo_read_company(cls.company.sudo()._qbo_client())
-        cls._security_setup()
+        cls._security_setup_connected()
         env = cls.env
         mgr, b_mgr = cls.users["sec_mgr"], cls.users["sec_b_mgr"]
         # A project no QuickBooks customer matches, an employee no payee matches
