@@ -7,19 +7,12 @@ search for the existing rows, one batched create, writes only where a value
 changed.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from odoo import api, fields, models
 
 from ..qbo.query import quote
-
-
-def parse_qbo_datetime(value):
-    """QBO's ``2015-07-24T10:35:08-07:00`` as an aware datetime (None if absent)."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+from ..qbo.timestamps import parse_timestamp
 
 
 class QboListMixin(models.AbstractModel):
@@ -50,7 +43,7 @@ class QboListMixin(models.AbstractModel):
     @api.model
     def _qbo_values(self, row, entity):
         """Hook: field values for one QBO record (``row`` is its JSON dict)."""
-        updated = parse_qbo_datetime((row.get("MetaData") or {}).get("LastUpdatedTime"))
+        updated = parse_timestamp((row.get("MetaData") or {}).get("LastUpdatedTime"))
         return {
             "qbo_id": str(row["Id"]),
             "name": row.get("DisplayName") or row.get("FullyQualifiedName") or row.get("Name"),
@@ -96,8 +89,8 @@ class QboListMixin(models.AbstractModel):
             stamps = [(row.get("MetaData") or {}).get("LastUpdatedTime") for row in rows]
             stamps = [stamp for stamp in stamps if stamp]
             if stamps:
-                newest = max(stamps, key=parse_qbo_datetime)
-                if not since or parse_qbo_datetime(newest) >= parse_qbo_datetime(since):
+                newest = max(stamps, key=parse_timestamp)
+                if not since or parse_timestamp(newest) >= parse_timestamp(since):
                     marks[mark_key] = newest
 
     @api.model

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .pacing import RealmPacer, pacer_for
 from .retry import RetryPolicy
+from .timestamps import parse_timestamp
 from .windows import BATCH, REQUEST
 
 _logger = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ class QboClient:
         where = f"MetaData.LastUpdatedTime > {qbo_query.quote(_qbo_timestamp(since))}"
         rows = self.query_all("TimeActivity", where, deadline=deadline)
         stamps = [
-            _parsed_timestamp((row.get("MetaData") or {}).get("LastUpdatedTime")) for row in rows
+            parse_timestamp((row.get("MetaData") or {}).get("LastUpdatedTime")) for row in rows
         ]
         known = [stamp for stamp in stamps if stamp is not None]
         return UpdatedActivities(rows, max(known) if known else None)
@@ -545,15 +546,6 @@ def _qbo_timestamp(value):
             value = value.replace(tzinfo=UTC)
         return value.isoformat(timespec="seconds")
     return str(value)
-
-
-def _parsed_timestamp(text):
-    """A MetaData timestamp as an aware datetime (QBO always writes an offset), or None."""
-    try:
-        parsed = datetime.fromisoformat(str(text)) if text else None
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
 
 
 def _as_date(value):

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .timestamps import parse_timestamp
+
 #: How far before the last mark a "changed since" query starts: a row deleted while
 #: pages are read shifts later pages by one, and QBO's stamps have one-second steps.
 #: Reading a row twice is harmless.
@@ -74,17 +76,7 @@ def _id_order(activity_id):
 
 def _newest(newest, rows):
     for row in rows:
-        stamp = _timestamp((row.get("MetaData") or {}).get("LastUpdatedTime"))
+        stamp = parse_timestamp((row.get("MetaData") or {}).get("LastUpdatedTime"))
         if stamp is not None and (newest is None or stamp > newest):
             newest = stamp
     return newest
-
-
-def _timestamp(text):
-    try:
-        parsed = datetime.fromisoformat(str(text)) if text else None
-    except ValueError:
-        return None
-    if parsed is not None and parsed.tzinfo is None:
-        return None  # QBO always writes an offset: a stamp without one cannot be ordered
-    return parsed

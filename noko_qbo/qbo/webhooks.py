@@ -15,7 +15,9 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from .timestamps import parse_timestamp
 
 #: CloudEvents name entities in lower case (``qbo.timeactivity.deleted.v1``).
 _ENTITY_NAMES = {
@@ -123,7 +125,7 @@ def _cloud_event(entry):
         entity=_ENTITY_NAMES.get(entity.lower(), entity),
         entity_id=_required(entry, "intuitentityid"),
         operation=_OPERATIONS.get(verb.lower(), verb.capitalize()),
-        occurred_at=_timestamp(entry.get("time")),
+        occurred_at=parse_timestamp(entry.get("time")),
         event_id=str(entry["id"]) if entry.get("id") else None,
     )
 
@@ -149,7 +151,7 @@ def _legacy_events(notifications):
                     entity=_required(entity, "name"),
                     entity_id=_required(entity, "id"),
                     operation=_required(entity, "operation"),
-                    occurred_at=_timestamp(entity.get("lastUpdated")),
+                    occurred_at=parse_timestamp(entity.get("lastUpdated")),
                 )
             )
     return events
@@ -160,14 +162,3 @@ def _required(mapping, name):
     if value in (None, ""):
         raise ValueError(f"webhook event lacks {name!r}")
     return str(value)
-
-
-def _timestamp(text):
-    """An aware datetime from QBO's ISO 8601 (``Z``, ``-0700``, nanoseconds), else None."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -23,6 +23,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ...const import BILLING_STATUS_OF, BILLING_STATUSES, SUMMARY_LINES
 from ..qbo_access import check_caller
@@ -132,23 +133,39 @@ class AccountAnalyticLine(models.Model):
 
     def _qbo_mark_deleted(self, deleted_at):
         """QBO no longer has these lines' TimeActivities: ``deleted``, locked, said on the
-        line and in the chatter of its run."""
+        line and in the chatter of its run. One statement for them all, as for bindings
+        (``_qbo_mark_exported_many``)."""
+        if not self:
+            return
         noticed = fields.Datetime.now()
-        for line in self:
-            when = deleted_at.get(line.qbo_time_activity_id) or noticed
-            line._qbo_internal().write(
-                {
-                    "qbo_state": "deleted",
-                    "qbo_deleted_at": when,
-                    "qbo_error": self.env._(
-                        "Its TimeActivity %(qbo_id)s was deleted in QuickBooks Online "
-                        "(%(when)s UTC). It is not sent again; a QuickBooks manager can unlock "
-                        "it or export it again.",
-                        qbo_id=line.qbo_time_activity_id,
-                        when=fields.Datetime.to_string(when),
-                    ),
-                }
+        whens = [deleted_at.get(line.qbo_time_activity_id) or noticed for line in self]
+        messages = [
+            self.env._(
+                "Its TimeActivity %(qbo_id)s was deleted in QuickBooks Online (%(when)s UTC). "
+                "It is not sent again; a QuickBooks manager can unlock it or export it again.",
+                qbo_id=line.qbo_time_activity_id,
+                when=fields.Datetime.to_string(when),
             )
+            for line, when in zip(self, whens, strict=True)
+        ]
+        fields_set = ["qbo_state", "qbo_deleted_at", "qbo_error"]
+        self.flush_recordset(fields_set)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE account_analytic_line AS line
+                      SET qbo_state = 'deleted', qbo_deleted_at = gone.deleted_at,
+                          qbo_error = gone.message,
+                          write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                     FROM unnest(%(ids)s::int[], %(whens)s::timestamp[], %(messages)s::text[])
+                          AS gone(id, deleted_at, message)
+                    WHERE line.id = gone.id""",
+                uid=self.env.uid,
+                ids=self.ids,
+                whens=whens,
+                messages=messages,
+            )
+        )
+        self.invalidate_recordset([*fields_set, "write_uid", "write_date"])
         self._qbo_post_on_runs(
             "noko_qbo.qbo_export_deleted_note",
             {"noticed": noticed},
@@ -346,13 +363,15 @@ class AccountAnalyticLine(models.Model):
                     lines.mapped("qbo_time_activity_id"), deadline=deadline
                 )
             current = {str(row["Id"]): row for row in rows}
-            for line in lines:
-                row = current.get(line.qbo_time_activity_id)
-                if row is not None and line.qbo_realm_id == company.sudo().qbo_realm_id:
-                    line._qbo_mark_exported(
-                        line.qbo_time_activity_id, billable_status=row.get("BillableStatus")
-                    )
-                    still |= line
+            realm = company.sudo().qbo_realm_id
+            kept = {
+                line: (line.qbo_time_activity_id, False, row.get("BillableStatus"))
+                for line in lines
+                if (row := current.get(line.qbo_time_activity_id)) is not None
+                and line.qbo_realm_id == realm
+            }
+            self._qbo_mark_exported_many(kept)
+            still |= self.browse([line.id for line in kept])
         released = self - still
         released._qbo_release("noko_qbo.qbo_export_released_note")
         return still, released

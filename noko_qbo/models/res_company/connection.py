@@ -163,6 +163,24 @@ class ResCompany(models.Model):
         company = self.sudo()
         return bool(company.qbo_realm_id and company.qbo_connected)
 
+    @api.model
+    def _qbo_cron_each_connected(self, work, failed):
+        """A daily cron's loop: ``work(company)`` for every connected company, each
+        committed on its own (``_commit_progress``), so that one company's failure or a
+        time-out keeps the others' work; ``failed(company, error)`` for a QBO fault or a
+        ``UserError`` (that company's work is rolled back)."""
+        companies = self.sudo().search([("qbo_realm_id", "!=", False)])
+        connected = companies.filtered(lambda company: company._qbo_is_connected())
+        self.env["ir.cron"]._commit_progress(remaining=len(connected))
+        for company in connected:
+            try:
+                with self.env.cr.savepoint():
+                    work(company)
+            except (QboFault, UserError) as exc:
+                failed(company, exc)
+            if not self.env["ir.cron"]._commit_progress(1):
+                break
+
     # ------------------------------------------------------------------ connect
 
     def _qbo_authorization_url(self):

@@ -101,24 +101,12 @@ class ResCompany(models.Model):
 
     @api.model
     def _qbo_cron_sync_lists(self):
-        """Daily: a full sync of every connected company (catches merged/deleted records).
+        """Daily: a full sync of every connected company (catches merged/deleted records)."""
 
-        Each company's sync is committed on its own (``_commit_progress``): one
-        company's failure or a time-out keeps the others' work.
-        """
-        companies = self.sudo().search([("qbo_realm_id", "!=", False)])
-        connected = companies.filtered(lambda c: c._qbo_is_connected())
-        self.env["ir.cron"]._commit_progress(remaining=len(connected))
-        for company in connected:
-            try:
-                with self.env.cr.savepoint():
-                    company._qbo_sync_lists(full=True)
-            except (QboFault, UserError) as exc:
-                summary = user_message(self.env, exc)
-                _logger.warning(
-                    "QuickBooks lists of company %s not synced: %s", company.id, summary
-                )
-                if isinstance(exc, QboFault) and exc.connection_lost:
-                    company.write({"qbo_last_message": summary, "qbo_last_message_type": "danger"})
-            if not self.env["ir.cron"]._commit_progress(1):
-                break
+        def failed(company, exc):
+            summary = user_message(self.env, exc)
+            _logger.warning("QuickBooks lists of company %s not synced: %s", company.id, summary)
+            if isinstance(exc, QboFault) and exc.connection_lost:
+                company.write({"qbo_last_message": summary, "qbo_last_message_type": "danger"})
+
+        self._qbo_cron_each_connected(lambda company: company._qbo_sync_lists(full=True), failed)

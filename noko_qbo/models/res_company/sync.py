@@ -26,7 +26,7 @@ delivery signed with company A's token never changes company B's lines.
 import logging
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -37,6 +37,7 @@ from ...const import ADMIN_GROUP, MANAGER_GROUP
 from ...qbo import sync as qbo_sync
 from ...qbo import webhooks
 from ...qbo.errors import QboFault
+from ...qbo.timestamps import parse_timestamp
 from ..qbo_access import check_admin
 from ..qbo_export_send import job_deadline
 from ..qbo_user_message import notification, user_message
@@ -91,7 +92,7 @@ class ResCompany(models.Model):
                 "%(company)s is not connected to QuickBooks Online.", company=self.name
             )
         events = events.filtered(lambda event: event.realm_id == company.qbo_realm_id)
-        mark = _parse_mark(company.qbo_time_sync_mark)
+        mark = parse_timestamp(company.qbo_time_sync_mark)
         notified = {event.entity_id for event in events if event.entity == "TimeActivity"}
         invoiced = any(event.entity in _INVOICE_ENTITIES for event in events)
         if not full and invoiced and mark is None:
@@ -165,22 +166,11 @@ class ResCompany(models.Model):
 
     @api.model
     def _qbo_cron_sync_time_activities(self):
-        """Daily, for companies without webhooks (and as their backstop): a full sync.
-
-        Committed per company (``_commit_progress``): one company's failure or a
-        time-out keeps the others' work.
-        """
-        companies = self.sudo().search([("qbo_realm_id", "!=", False)])
-        connected = companies.filtered(lambda c: c._qbo_is_connected())
-        self.env["ir.cron"]._commit_progress(remaining=len(connected))
-        for company in connected:
-            try:
-                with self.env.cr.savepoint():
-                    company._qbo_sync_time_activities(full=True, deadline=job_deadline())
-            except (QboFault, UserError) as exc:
-                company._qbo_sync_failed(exc)
-            if not self.env["ir.cron"]._commit_progress(1):
-                break
+        """Daily, for companies without webhooks (and as their backstop): a full sync."""
+        self._qbo_cron_each_connected(
+            lambda company: company._qbo_sync_time_activities(full=True, deadline=job_deadline()),
+            lambda company, exc: company._qbo_sync_failed(exc),
+        )
 
     def _qbo_action_sync_time_activities(self):
         """Settings > Sync from QuickBooks (administrators): a full sync now."""
@@ -280,16 +270,6 @@ class ResCompany(models.Model):
                 limit=1,
             )
         )
-
-
-def _parse_mark(text):
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _naive_utc(moment):
